@@ -1,0 +1,151 @@
+"""Config keys of DensePose R-CNN and the checks that reject inconsistent combinations.
+
+Key names and defaults follow the reference DensePose project (detectron2/projects/DensePose), so its
+YAML files merge into a config prepared here. Keys for reference features this package does not
+implement (confidence estimation, DeepLab head, CSE, HRNet, bootstrapping) exist so such YAML still
+loads; `validate_densepose_config` then refuses the ones that would change the model.
+
+Other helpers may add keys for their own feature in a section of their own (marked by a comment).
+"""
+from __future__ import annotations
+
+from detectron2.config import CfgNode as CN
+
+from .surface.parts import NUM_COARSE_PARTS, NUM_FINE_PARTS
+
+# Heads and predictors that this package builds under the reference's registered names.
+# "" means "the default" for configs written before the reference added the key.
+_SUPPORTED_HEAD_NAMES = ("", "DensePoseV1ConvXHead")
+_SUPPORTED_PREDICTOR_NAMES = (
+    "",
+    "DensePoseChartPredictor",
+    # Without UV/segmentation confidences the reference's confidence predictor has exactly the
+    # parameters of the plain chart predictor, so checkpoints and YAML written for it still fit.
+    "DensePoseChartWithConfidencePredictor",
+)
+_SUPPORTED_LOSS_NAMES = ("", "DensePoseChartLoss", "DensePoseChartWithConfidenceLoss")
+
+
+def add_densepose_config(cfg: CN) -> None:
+    """Add every DensePose key with its default to `cfg` (in place)."""
+    _C = cfg
+    _C.MODEL.DENSEPOSE_ON = True
+
+    h = _C.MODEL.ROI_DENSEPOSE_HEAD = CN()
+    h.NAME = "DensePoseV1ConvXHead"
+    # Head (paper Fig. 6): NUM_STACKED_CONVS convolutions of CONV_HEAD_KERNEL x CONV_HEAD_KERNEL,
+    # CONV_HEAD_DIM channels each, ReLU, on ROIAlign features of POOLER_RESOLUTION^2.
+    h.NUM_STACKED_CONVS = 8
+    h.CONV_HEAD_DIM = 512
+    h.CONV_HEAD_KERNEL = 3
+    # Number of fine surface parts (charts); the predictor outputs NUM_PATCHES + 1 channels.
+    h.NUM_PATCHES = NUM_FINE_PARTS
+    # Predictor: a stride-2 transposed convolution of DECONV_KERNEL, then bilinear upsampling by
+    # UP_SCALE, so HEATMAP_SIZE must equal POOLER_RESOLUTION * 2 * UP_SCALE.
+    h.DECONV_KERNEL = 4
+    h.UP_SCALE = 2
+    h.HEATMAP_SIZE = 112
+    h.POOLER_TYPE = "ROIAlignV2"
+    h.POOLER_RESOLUTION = 28
+    h.POOLER_SAMPLING_RATIO = 2
+    # Coarse segmentation: 2 = person / background, 15 = 14 coarse parts (dp_masks) + background.
+    h.NUM_COARSE_SEGM_CHANNELS = 2
+    # A foreground proposal trains the DensePose branch if its IoU with its GT box is >= this.
+    h.FG_IOU_THRESHOLD = 0.7
+    # Loss weights: coarse segmentation (INDEX), fine parts at points (PART), U/V at points
+    # (POINT_REGRESSION; the U/V smooth-L1 is summed over points, not averaged, as in the reference).
+    h.INDEX_WEIGHTS = 5.0
+    h.PART_WEIGHTS = 1.0
+    h.POINT_REGRESSION_WEIGHTS = 0.01
+    # Reference option (train coarse segmentation from instance masks): not implemented here.
+    h.COARSE_SEGM_TRAINED_BY_MASKS = False
+    # Decoder (reference addition, not in the paper): merges FPN levels into one stride-
+    # DECODER_COMMON_STRIDE map of DECODER_NUM_CLASSES channels that the ROIs are pooled from.
+    h.DECODER_ON = True
+    h.DECODER_NUM_CLASSES = 256
+    h.DECODER_CONV_DIMS = 256
+    h.DECODER_NORM = ""
+    h.DECODER_COMMON_STRIDE = 4
+    # Reference-only options, present so reference YAML loads; validation rejects enabling them.
+    h.DEEPLAB = CN()
+    h.DEEPLAB.NORM = "GN"
+    h.DEEPLAB.NONLOCAL_ON = 0
+    h.PREDICTOR_NAME = "DensePoseChartPredictor"
+    h.LOSS_NAME = "DensePoseChartLoss"
+    h.UV_CONFIDENCE = CN({"ENABLED": False})
+    h.UV_CONFIDENCE.EPSILON = 0.01
+    h.UV_CONFIDENCE.TYPE = "iid_iso"
+    h.SEGM_CONFIDENCE = CN({"ENABLED": False})
+    h.SEGM_CONFIDENCE.EPSILON = 0.01
+    h.CSE = CN(new_allowed=True)
+    _C.INPUT.ROTATION_ANGLES = [0]
+    _C.TEST.AUG.ROTATION_ANGLES = ()
+    _C.DATASETS.CATEGORY_MAPS = CN(new_allowed=True)
+    _C.DATASETS.WHITELISTED_CATEGORIES = CN(new_allowed=True)
+    _C.DATASETS.CLASS_TO_MESH_NAME_MAPPING = CN(new_allowed=True)
+    _C.BOOTSTRAP_DATASETS = []
+    _C.BOOTSTRAP_MODEL = CN()
+    _C.BOOTSTRAP_MODEL.WEIGHTS = ""
+    _C.BOOTSTRAP_MODEL.DEVICE = "cuda"
+    _C.MODEL.HRNET = CN(new_allowed=True)
+
+    # ---- evaluation (keys of the reference; the evaluator helper reads them) ----
+    _C.DENSEPOSE_EVALUATION = CN()
+    _C.DENSEPOSE_EVALUATION.TYPE = "iou"
+    _C.DENSEPOSE_EVALUATION.STORAGE = "none"
+    _C.DENSEPOSE_EVALUATION.MIN_IOU_THRESHOLD = 0.5
+    _C.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE = True
+    _C.DENSEPOSE_EVALUATION.EVALUATE_MESH_ALIGNMENT = False
+    _C.DENSEPOSE_EVALUATION.MESH_ALIGNMENT_MESH_NAMES = []
+
+
+def _check(ok: bool, key: str, expected: str, actual: object) -> None:
+    if not ok:
+        raise ValueError(f"Invalid DensePose config: {key} must be {expected}, got {actual!r}")
+
+
+def validate_densepose_config(cfg: CN) -> None:
+    """Raise ValueError naming the key, the expectation and the value for inconsistent settings."""
+    if not cfg.MODEL.DENSEPOSE_ON:
+        return
+    h = cfg.MODEL.ROI_DENSEPOSE_HEAD
+    p = "MODEL.ROI_DENSEPOSE_HEAD."
+    _check(h.NAME in _SUPPORTED_HEAD_NAMES, p + "NAME", f"one of {_SUPPORTED_HEAD_NAMES}", h.NAME)
+    _check(
+        h.PREDICTOR_NAME in _SUPPORTED_PREDICTOR_NAMES,
+        p + "PREDICTOR_NAME",
+        f"one of {_SUPPORTED_PREDICTOR_NAMES}",
+        h.PREDICTOR_NAME,
+    )
+    _check(h.LOSS_NAME in _SUPPORTED_LOSS_NAMES, p + "LOSS_NAME", f"one of {_SUPPORTED_LOSS_NAMES}", h.LOSS_NAME)
+    for key in ("UV_CONFIDENCE", "SEGM_CONFIDENCE"):
+        _check(not h[key].ENABLED, p + key + ".ENABLED", "False (confidences are not implemented)", True)
+    _check(
+        not h.COARSE_SEGM_TRAINED_BY_MASKS,
+        p + "COARSE_SEGM_TRAINED_BY_MASKS",
+        "False (training coarse segmentation from instance masks is not implemented)",
+        True,
+    )
+    _check(h.NUM_PATCHES == NUM_FINE_PARTS, p + "NUM_PATCHES", f"{NUM_FINE_PARTS} (the body's fine parts)", h.NUM_PATCHES)
+    _check(
+        h.NUM_COARSE_SEGM_CHANNELS in (2, NUM_COARSE_PARTS + 1),
+        p + "NUM_COARSE_SEGM_CHANNELS",
+        f"2 (person/background) or {NUM_COARSE_PARTS + 1} (coarse parts + background)",
+        h.NUM_COARSE_SEGM_CHANNELS,
+    )
+    _check(h.NUM_STACKED_CONVS >= 1, p + "NUM_STACKED_CONVS", ">= 1", h.NUM_STACKED_CONVS)
+    _check(h.CONV_HEAD_DIM >= 1, p + "CONV_HEAD_DIM", ">= 1", h.CONV_HEAD_DIM)
+    _check(h.CONV_HEAD_KERNEL % 2 == 1, p + "CONV_HEAD_KERNEL", "odd (size-preserving padding)", h.CONV_HEAD_KERNEL)
+    # A stride-2 transposed convolution with padding k/2-1 doubles its input exactly only for even k.
+    _check(h.DECONV_KERNEL >= 2 and h.DECONV_KERNEL % 2 == 0, p + "DECONV_KERNEL", "even and >= 2", h.DECONV_KERNEL)
+    _check(h.UP_SCALE >= 1 and float(h.UP_SCALE).is_integer(), p + "UP_SCALE", "a positive integer", h.UP_SCALE)
+    expected_size = h.POOLER_RESOLUTION * 2 * int(h.UP_SCALE)
+    _check(
+        h.HEATMAP_SIZE == expected_size,
+        p + "HEATMAP_SIZE",
+        f"POOLER_RESOLUTION * 2 * UP_SCALE = {h.POOLER_RESOLUTION} * 2 * {h.UP_SCALE} = {expected_size}",
+        h.HEATMAP_SIZE,
+    )
+    _check(0.0 < h.FG_IOU_THRESHOLD <= 1.0, p + "FG_IOU_THRESHOLD", "in (0, 1]", h.FG_IOU_THRESHOLD)
+    for key in ("INDEX_WEIGHTS", "PART_WEIGHTS", "POINT_REGRESSION_WEIGHTS"):
+        _check(h[key] >= 0.0, p + key, ">= 0", h[key])

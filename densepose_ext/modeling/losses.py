@@ -1,0 +1,193 @@
+"""DensePose losses (paper Sec. 3.2) as pure functions of predictor outputs and targets.
+
+Frames: points and boxes arrive in image px (targets after all data transforms); predictor outputs
+live in the ROI SxS frame of their proposal box, where cell (r, c) covers the image-px rectangle
+[x0 + c*w/S, x0 + (c+1)*w/S) x [y0 + r*h/S, y0 + (r+1)*h/S) and its value sits at the cell centre.
+
+Losses (names as in the reference, weights from MODEL.ROI_DENSEPOSE_HEAD):
+- loss_densepose_I: cross-entropy of the 25 fine-part logits, bilinearly sampled at the annotated
+  points inside the proposal, against their part label; mean over points; x PART_WEIGHTS.
+- loss_densepose_U / _V: smooth-L1 between the U (V) channel of the point's ground-truth part,
+  sampled the same way, and its annotated U (V); summed over points; x POINT_REGRESSION_WEIGHTS.
+- loss_densepose_S: cross-entropy of the coarse segmentation over the SxS grid against the 256x256
+  coarse mask resampled (nearest) into the proposal frame; labels 0..14, or person/background when
+  the predictor has 2 channels; mean over cells; x INDEX_WEIGHTS.
+A loss without any supervision in the batch is `outputs.sum() * 0`, which keeps every parameter in
+the autograd graph so that distributed data parallel training does not wait forever for gradients.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+from torch.nn import functional as F
+
+from .predictor import DensePoseChartOutput
+
+
+def points_to_roi_grid(
+    x: torch.Tensor, y: torch.Tensor, boxes: torch.Tensor, size: int
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Express image-px points in the continuous ROI SxS frame of their box.
+
+    Args:
+        x, y: (P,) image px. boxes: (P, 4) XYXY image px, the box of each point. size: S.
+    Returns:
+        gx, gy: (P,) in ROI cell units (0 = left/top box edge, S = right/bottom edge).
+        inside: (P,) bool, True where the point lies in [x0, x1) x [y0, y1).
+    """
+    x0, y0, x1, y1 = boxes.unbind(dim=1)
+    w = (x1 - x0).clamp(min=1e-6)
+    h = (y1 - y0).clamp(min=1e-6)
+    inside = (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
+    return (x - x0) * (size / w), (y - y0) * (size / h), inside
+
+
+def sample_at_points(
+    maps: torch.Tensor, roi_index: torch.Tensor, gx: torch.Tensor, gy: torch.Tensor
+) -> torch.Tensor:
+    """Bilinear interpolation of per-ROI maps at continuous ROI-frame positions.
+
+    Args:
+        maps: (N, C, S, S), ROI frame; value of cell (r, c) sits at (c + 0.5, r + 0.5).
+        roi_index: (P,) int64 in [0, N), the map each point reads.
+        gx, gy: (P,) ROI cell units (see `points_to_roi_grid`). Positions closer than half a cell
+            to the border take the border value (edge clamping).
+    Returns:
+        (P, C) sampled values; differentiable w.r.t. `maps`.
+    """
+    size_y, size_x = maps.shape[-2:]
+    fx = (gx - 0.5).clamp(0, size_x - 1)
+    fy = (gy - 0.5).clamp(0, size_y - 1)
+    x_lo = fx.floor().long().clamp(max=size_x - 1)
+    y_lo = fy.floor().long().clamp(max=size_y - 1)
+    x_hi = (x_lo + 1).clamp(max=size_x - 1)
+    y_hi = (y_lo + 1).clamp(max=size_y - 1)
+    wx = (fx - x_lo.to(fx.dtype))[:, None]
+    wy = (fy - y_lo.to(fy.dtype))[:, None]
+
+    def at(yi: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
+        return maps[roi_index, :, yi, xi]  # (P, C)
+
+    return (
+        at(y_lo, x_lo) * (1 - wx) * (1 - wy)
+        + at(y_lo, x_hi) * wx * (1 - wy)
+        + at(y_hi, x_lo) * (1 - wx) * wy
+        + at(y_hi, x_hi) * wx * wy
+    )
+
+
+def resample_masks_to_rois(
+    masks: torch.Tensor, mask_boxes: torch.Tensor, roi_boxes: torch.Tensor, size: int
+) -> torch.Tensor:
+    """Nearest-neighbour resampling of box-frame label masks into ROI SxS frames.
+
+    Args:
+        masks: (M, Hm, Wm) integer labels; mask m covers `mask_boxes[m]` (XYXY image px), with its
+            pixel (i, j) centred at image px (x0 + (j + 0.5) * w / Wm, y0 + (i + 0.5) * h / Hm).
+        mask_boxes, roi_boxes: (M, 4) XYXY image px.
+        size: S.
+    Returns:
+        (M, S, S) int64 labels of the mask at each ROI cell centre; 0 (background) outside the mask.
+    """
+    if masks.shape[0] == 0:
+        return masks.new_zeros((0, size, size), dtype=torch.long)
+    cells = (torch.arange(size, device=masks.device, dtype=torch.float32) + 0.5) / size  # (S,)
+    rx0, ry0, rx1, ry1 = roi_boxes.float().unbind(dim=1)
+    mx0, my0, mx1, my1 = mask_boxes.float().unbind(dim=1)
+    # Image px of ROI cell centres, then normalised [-1, 1] coordinates in the mask frame
+    # (grid_sample with align_corners=False: -1 and 1 are the outer edges of the mask).
+    px = rx0[:, None] + cells[None, :] * (rx1 - rx0)[:, None]  # (M, S)
+    py = ry0[:, None] + cells[None, :] * (ry1 - ry0)[:, None]
+    nx = 2 * (px - mx0[:, None]) / (mx1 - mx0).clamp(min=1e-6)[:, None] - 1
+    ny = 2 * (py - my0[:, None]) / (my1 - my0).clamp(min=1e-6)[:, None] - 1
+    grid = torch.stack(
+        (nx[:, None, :].expand(-1, size, -1), ny[:, :, None].expand(-1, -1, size)), dim=3
+    )
+    sampled = F.grid_sample(
+        masks[:, None].float(), grid, mode="nearest", padding_mode="zeros", align_corners=False
+    )
+    return sampled[:, 0].round().long()
+
+
+def zero_densepose_losses(outputs: DensePoseChartOutput) -> Dict[str, torch.Tensor]:
+    """Zero losses that still depend on every output (and so on every head/predictor parameter)."""
+    return {
+        "loss_densepose_I": outputs.fine_segm.sum() * 0,
+        "loss_densepose_U": outputs.u.sum() * 0,
+        "loss_densepose_V": outputs.v.sum() * 0,
+        "loss_densepose_S": outputs.coarse_segm.sum() * 0,
+    }
+
+
+def densepose_chart_losses(
+    outputs: DensePoseChartOutput,
+    proposal_boxes: torch.Tensor,
+    targets: Sequence[Optional[object]],
+    *,
+    part_weight: float,
+    point_regression_weight: float,
+    index_weight: float,
+) -> Dict[str, torch.Tensor]:
+    """DensePose losses for N proposals and their matched ground truth.
+
+    Args:
+        outputs: predictor outputs for the N proposals (ROI SxS frames).
+        proposal_boxes: (N, 4) XYXY image px.
+        targets: N entries matching the proposals: objects with the fields of
+            `densepose_ext.structures.targets.DensePoseTargets` (x, y (P,) image px; i (P,) int64
+            in 0..24; u, v (P,) chart [0, 1]; coarse_masks (256, 256) uint8 0..14 or None;
+            mask_box (4,) XYXY image px), or None for a proposal without DensePose annotation.
+        part_weight, point_regression_weight, index_weight: PART_WEIGHTS,
+            POINT_REGRESSION_WEIGHTS, INDEX_WEIGHTS.
+    Returns:
+        dict with loss_densepose_I, loss_densepose_U, loss_densepose_V, loss_densepose_S (scalars).
+    """
+    if len(targets) != len(outputs) or proposal_boxes.shape[0] != len(outputs):
+        raise ValueError(
+            f"densepose_chart_losses: got {len(outputs)} outputs, {proposal_boxes.shape[0]} "
+            f"proposal boxes and {len(targets)} targets; expected equal counts"
+        )
+    losses = zero_densepose_losses(outputs)
+    if len(outputs) == 0:
+        return losses
+    device = outputs.fine_segm.device
+    size = outputs.fine_segm.shape[-1]
+
+    with_points = [k for k, t in enumerate(targets) if t is not None and len(t.x) > 0]
+    if with_points:
+        counts = torch.tensor([len(targets[k].x) for k in with_points], device=device)
+        roi_index = torch.repeat_interleave(torch.tensor(with_points, device=device), counts)
+        x, y, i, u, v = (
+            torch.cat([getattr(targets[k], name).to(device) for k in with_points])
+            for name in ("x", "y", "i", "u", "v")
+        )
+        gx, gy, inside = points_to_roi_grid(x, y, proposal_boxes[roi_index], size)
+        if inside.any():
+            roi_index, gx, gy = roi_index[inside], gx[inside], gy[inside]
+            i, u, v = i[inside].long(), u[inside], v[inside]
+            fine = sample_at_points(outputs.fine_segm, roi_index, gx, gy)  # (P, 25)
+            losses["loss_densepose_I"] = F.cross_entropy(fine, i) * part_weight
+            fg = i > 0
+            if fg.any():
+                # U and V are read only from the channel of the point's ground-truth part.
+                part = i[fg, None]
+                u_est = sample_at_points(outputs.u, roi_index[fg], gx[fg], gy[fg]).gather(1, part)
+                v_est = sample_at_points(outputs.v, roi_index[fg], gx[fg], gy[fg]).gather(1, part)
+                losses["loss_densepose_U"] = (
+                    F.smooth_l1_loss(u_est[:, 0], u[fg], reduction="sum") * point_regression_weight
+                )
+                losses["loss_densepose_V"] = (
+                    F.smooth_l1_loss(v_est[:, 0], v[fg], reduction="sum") * point_regression_weight
+                )
+
+    with_masks = [k for k, t in enumerate(targets) if t is not None and t.coarse_masks is not None]
+    if with_masks:
+        masks = torch.stack([targets[k].coarse_masks.to(device) for k in with_masks])
+        mask_boxes = torch.stack([targets[k].mask_box.to(device) for k in with_masks])
+        rows = torch.tensor(with_masks, device=device)
+        labels = resample_masks_to_rois(masks, mask_boxes, proposal_boxes[rows], size)
+        if outputs.coarse_segm.shape[1] == 2:
+            labels = (labels > 0).long()
+        losses["loss_densepose_S"] = F.cross_entropy(outputs.coarse_segm[rows], labels) * index_weight
+    return losses

@@ -1,0 +1,116 @@
+"""Per-person DensePose results in the box frame, and their compact package-independent encoding.
+
+A result covers its detection box at box resolution: an H x W grid with H = ceil(y1 - y0),
+W = ceil(x1 - x0) (at least 1), whose pixel (r, c) holds the prediction at image px
+(x0 + (c + 0.5) * (x1 - x0) / W, y0 + (r + 0.5) * (y1 - y0) / H). See docs/FORMAT_results.md.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Sequence, Union
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def box_resolution(box: Sequence[float]) -> tuple[int, int]:
+    """(H, W) of the box frame at box resolution for an XYXY image-px box (rounded up, >= 1)."""
+    x0, y0, x1, y1 = (float(c) for c in box)
+    return max(1, math.ceil(y1 - y0)), max(1, math.ceil(x1 - x0))
+
+
+@dataclass
+class DensePoseResult:
+    """One detected person.
+
+    labels: (H, W) uint8 in 0..24 (0 = background), box frame at box resolution.
+    uv:     (2, H, W) float32 chart coordinates in [0, 1], U then V (0 where labels == 0).
+    box:    (4,) float32 XYXY image px.
+    """
+
+    labels: torch.Tensor
+    uv: torch.Tensor
+    box: torch.Tensor
+
+    def __post_init__(self) -> None:
+        h, w = self.labels.shape
+        if self.uv.shape != (2, h, w):
+            raise ValueError(f"DensePoseResult.uv: expected shape (2, {h}, {w}), got {tuple(self.uv.shape)}")
+        if self.box.shape != (4,):
+            raise ValueError(f"DensePoseResult.box: expected shape (4,), got {tuple(self.box.shape)}")
+
+    def to(self, device: Union[str, torch.device]) -> "DensePoseResult":
+        return DensePoseResult(self.labels.to(device), self.uv.to(device), self.box.to(device))
+
+
+class DensePoseResultList:
+    """List-like container of DensePoseResult usable as a detectron2 `Instances` field
+    (`pred_densepose`): supports len, iteration, indexing by int / slice / bool or index tensor,
+    `cat` and `to`."""
+
+    def __init__(self, results: Sequence[DensePoseResult] = ()):
+        self.results: List[DensePoseResult] = list(results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self) -> Iterator[DensePoseResult]:
+        return iter(self.results)
+
+    def __getitem__(self, item: Any) -> Union[DensePoseResult, "DensePoseResultList"]:
+        if isinstance(item, int):
+            return self.results[item]
+        if isinstance(item, slice):
+            return DensePoseResultList(self.results[item])
+        index = torch.as_tensor(item)
+        if index.dtype == torch.bool:
+            if index.shape != (len(self),):
+                raise IndexError(f"DensePoseResultList: bool index of shape {tuple(index.shape)} for {len(self)} results")
+            index = index.nonzero().flatten()
+        return DensePoseResultList([self.results[k] for k in index.flatten().tolist()])
+
+    @classmethod
+    def cat(cls, lists: Sequence["DensePoseResultList"]) -> "DensePoseResultList":
+        return cls([r for lst in lists for r in lst])
+
+    def to(self, device: Union[str, torch.device]) -> "DensePoseResultList":
+        return DensePoseResultList([r.to(device) for r in self.results])
+
+    def __repr__(self) -> str:
+        return f"DensePoseResultList(num_results={len(self)})"
+
+
+def encode(result: DensePoseResult) -> Dict[str, Any]:
+    """JSON-safe dict: {"box": [x0, y0, x1, y1], "size": [H, W], "iuv_png": base64 PNG of the
+    H x W x 3 uint8 image (I, round(U * 255), round(V * 255))}."""
+    iuv = torch.cat([result.labels[None].float(), (result.uv.float() * 255).round()], dim=0)
+    iuv = iuv.clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(iuv).save(buffer, format="PNG")
+    h, w = result.labels.shape
+    return {
+        "box": [float(c) for c in result.box.tolist()],
+        "size": [int(h), int(w)],
+        "iuv_png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+    }
+
+
+def decode(record: Dict[str, Any]) -> DensePoseResult:
+    """Inverse of `encode` (U, V quantised to multiples of 1/255). Raises ValueError on bad input."""
+    for key in ("box", "size", "iuv_png"):
+        if key not in record:
+            raise ValueError(f"DensePose result record: missing field {key!r} (has {sorted(record)})")
+    iuv = np.asarray(Image.open(io.BytesIO(base64.b64decode(record["iuv_png"]))).convert("RGB"))
+    h, w = (int(s) for s in record["size"])
+    if iuv.shape != (h, w, 3):
+        raise ValueError(f"DensePose result record: field 'iuv_png' is {iuv.shape[1]}x{iuv.shape[0]}, size says {w}x{h}")
+    iuv_t = torch.from_numpy(iuv.copy()).permute(2, 0, 1)
+    return DensePoseResult(
+        labels=iuv_t[0].contiguous(),
+        uv=iuv_t[1:].float() / 255.0,
+        box=torch.tensor(record["box"], dtype=torch.float32),
+    )
