@@ -1,0 +1,1 @@
+"""Inference over user inputs: input enumeration, batched prediction, streamed dump writers."""

@@ -1,0 +1,101 @@
+"""Compositing per-person DensePose results (box frame) into full-image maps (image px frame).
+
+The full-image IUV picture is what most users want from DensePose: every image pixel gets the part
+label I and chart coordinates (U, V) of the person covering it, plus an instance-index map (INDS).
+Where people overlap, the more confident person wins the pixel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from densepose_ext.inference_io.detections import ImageDetections
+
+
+@dataclass(frozen=True)
+class FullImageIUV:
+    """DensePose of a whole image in the image px frame.
+
+    Attributes:
+        labels: (H, W) uint8 fine part label 0..24 (0 = no person).
+        uv: (2, H, W) float32 chart (U, V) in [0, 1]; 0 where labels == 0.
+        inds: (H, W) int32 instance index: 0 = no person, k + 1 = person k of the ImageDetections.
+    """
+
+    labels: np.ndarray
+    uv: np.ndarray
+    inds: np.ndarray
+
+
+def box_pixel_grid(box: np.ndarray, box_hw: tuple[int, int], image_hw: tuple[int, int]):
+    """Image pixels whose centre lies inside `box`, and the box-frame cell each one falls in.
+
+    Args:
+        box: (4,) XYXY image px (continuous, pixel centres at +0.5).
+        box_hw: (H_k, W_k) resolution of the box frame.
+        image_hw: (H, W) image size; pixels outside the image are dropped.
+    Returns:
+        (rows, cols, cell_rows, cell_cols): int64 1-D arrays; rows/cols are consecutive image pixel
+        indices (so they can be used as slices), cell_rows/cell_cols the matching box-frame indices.
+    """
+    spans = []
+    for lo, hi, cells, size in ((box[1], box[3], box_hw[0], image_hw[0]),
+                                (box[0], box[2], box_hw[1], image_hw[1])):
+        # pixel p is inside when lo <= p + 0.5 < hi
+        first = max(int(np.ceil(lo - 0.5)), 0)
+        last = min(int(np.ceil(hi - 0.5)), size)
+        pix = np.arange(first, max(last, first), dtype=np.int64)
+        extent = max(float(hi - lo), np.finfo(np.float32).tiny)
+        cell = np.floor((pix + 0.5 - lo) * (cells / extent)).astype(np.int64)
+        spans.append((pix, np.clip(cell, 0, cells - 1)))
+    (rows, cell_rows), (cols, cell_cols) = spans
+    return rows, cols, cell_rows, cell_cols
+
+
+def paint_order(scores: np.ndarray) -> np.ndarray:
+    """Order in which people are painted so that later ones win overlapping pixels: ascending score,
+    ties broken in favour of the lower index (painted last). Returns (N,) int64 indices."""
+    index = np.arange(len(scores))
+    return np.lexsort((-index, scores))
+
+
+def composite_iuv(detections: ImageDetections) -> FullImageIUV:
+    """Paste every person's labels and (U, V) into the full image (nearest box-frame cell per pixel).
+
+    Pixels whose box-frame label is 0 (background) never overwrite another person. Overlaps go to the
+    higher score; see `paint_order`.
+    """
+    height, width = detections.image_size
+    labels = np.zeros((height, width), np.uint8)
+    uv = np.zeros((2, height, width), np.float32)
+    inds = np.zeros((height, width), np.int32)
+    for k in paint_order(detections.scores):
+        box_labels = detections.labels[k]
+        rows, cols, cell_rows, cell_cols = box_pixel_grid(
+            detections.boxes[k], box_labels.shape, (height, width))
+        if rows.size == 0 or cols.size == 0:
+            continue
+        window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        patch = box_labels[np.ix_(cell_rows, cell_cols)]
+        fg = patch > 0
+        labels[window][fg] = patch[fg]
+        inds[window][fg] = k + 1
+        for channel in range(2):
+            uv[channel][window][fg] = detections.uv[k][channel][np.ix_(cell_rows, cell_cols)][fg]
+    return FullImageIUV(labels=labels, uv=uv, inds=inds)
+
+
+def iuv_png_arrays(full: FullImageIUV) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays to write as the IUV and INDS PNGs.
+
+    Returns:
+        iuv: (H, W, 3) uint8 with channel 0 = I, 1 = round(U * 255), 2 = round(V * 255). Written with
+            cv2.imwrite this is the Detectron DensePose `_IUV.png` layout (cv2.imread gives I, U, V back;
+            RGB readers such as PIL see the channels reversed).
+        inds: (H, W) instance index, uint8 when every index fits (<= 255 people), else uint16.
+    """
+    uv8 = np.round(full.uv * 255.0).astype(np.uint8)
+    iuv = np.stack([full.labels, uv8[0], uv8[1]], axis=-1)
+    dtype = np.uint8 if int(full.inds.max(initial=0)) <= np.iinfo(np.uint8).max else np.uint16
+    return iuv, full.inds.astype(dtype)

@@ -1,0 +1,100 @@
+"""Visualizers: colours drawn where they should be, background untouched, contours at known places."""
+import numpy as np
+import pytest
+
+from densepose_ext.inference_io.detections import ImageDetections
+from densepose_ext.vis import build_visualizer, composite_iuv
+from densepose_ext.vis.legend import attach_legend
+from densepose_ext.vis.palette import colorize_unit_interval, part_colors
+from densepose_ext.vis.visualizers import ContourVisualizer
+
+
+def _one_person():
+    """A 20x10 person in a 24x30 gray image: left half part 2, right half part 23; U ramps along x
+    (0.025 .. 0.975 over 20 columns), V constant 0.5."""
+    labels = np.full((10, 20), 2, np.uint8)
+    labels[:, 10:] = 23
+    u = np.tile((np.arange(20, dtype=np.float32) + 0.5) / 20, (10, 1))
+    uv = np.stack([u, np.full_like(u, 0.5)])
+    det = ImageDetections((24, 30), np.array([[5, 7, 25, 17]], np.float32), np.array([0.8], np.float32),
+                          (labels,), (uv,))
+    return np.full((24, 30, 3), 128, np.uint8), det, composite_iuv(det)
+
+
+def test_unknown_or_empty_names_are_rejected_with_the_known_list():
+    with pytest.raises(ValueError, match="dp_segm.*got 'dp_segm,nope'"):
+        build_visualizer("dp_segm,nope")
+    with pytest.raises(ValueError, match="bbox"):
+        build_visualizer(" , ")
+
+
+@pytest.mark.parametrize("name", ["dp_segm", "dp_u", "dp_v", "dp_iuv", "dp_contour"])
+def test_dense_visualizers_leave_background_untouched(name):
+    image, det, iuv = _one_person()
+    out = build_visualizer(name).draw(image, det, iuv)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[iuv.labels == 0][:, :], image[iuv.labels == 0])
+    np.testing.assert_array_equal(image, 128)  # input not modified
+
+
+def test_segm_colours_are_the_part_colours_blended():
+    image, det, iuv = _one_person()
+    out = build_visualizer("dp_segm").draw(image, det, iuv).astype(np.float32)
+    for part, x in ((2, 6), (23, 20)):
+        expected = 0.3 * 128 + 0.7 * part_colors()[part].astype(np.float32)
+        np.testing.assert_allclose(out[10, x], expected, atol=0.51)
+    assert len({tuple(c) for c in part_colors()[1:]}) == 24  # every part its own colour
+
+
+def test_u_and_v_show_their_own_channel():
+    image, det, iuv = _one_person()
+    out_u = build_visualizer("dp_u").draw(image, det, iuv)
+    out_v = build_visualizer("dp_v").draw(image, det, iuv)
+    # V is constant, so every person pixel has the same colour; U ramps, so colours change along x
+    person = iuv.labels > 0
+    assert len(np.unique(out_v[person], axis=0)) == 1
+    assert len(np.unique(out_u[10, 5:25], axis=0)) > 10
+    expected = 0.3 * 128 + 0.7 * colorize_unit_interval(iuv.uv[0])[10, 24].astype(np.float32)
+    np.testing.assert_allclose(out_u[10, 24], expected, atol=0.51)
+
+
+def test_iuv_visualizer_encodes_i_u_v_as_colours():
+    image, det, iuv = _one_person()
+    out = build_visualizer("dp_iuv").draw(image, det, iuv)
+    # pixel (10, 20) is box column 15: I = 23, U = 0.775, V = 0.5 ; BGR = (V, U, I * 10)
+    np.testing.assert_array_equal(out[10, 20], [128, round(0.775 * 255), 230])
+
+
+def test_contour_lines_at_level_changes_and_part_boundary():
+    image, det, iuv = _one_person()
+    u_lines, v_lines, boundaries = ContourVisualizer(levels=10).line_masks(iuv)
+    # U level floor(U * 10) changes every 2 box columns: between image columns 6|7, 8|9, ..., but the
+    # change at 14|15 coincides with the part boundary, which is drawn instead
+    assert sorted(set(np.flatnonzero(u_lines.any(axis=0)))) == [6, 8, 10, 12, 16, 18, 20, 22]
+    assert not v_lines.any()
+    boundary_columns = set(np.flatnonzero(boundaries[10]))
+    assert boundary_columns == {5, 14, 15, 24}  # first/last person column, both sides of part 2|23
+    out = ContourVisualizer().draw(image, det, iuv)
+    np.testing.assert_array_equal(out[10, 14], ContourVisualizer.boundary_color)
+    np.testing.assert_array_equal(out[10, 6], ContourVisualizer.u_color)
+
+
+def test_bbox_draws_on_the_box_outline_only():
+    image, det, iuv = _one_person()
+    out = build_visualizer("bbox").draw(image, det, iuv)
+    np.testing.assert_array_equal(out[12, 5], (0, 255, 0))
+    np.testing.assert_array_equal(out[12, 25], (0, 255, 0))
+    np.testing.assert_array_equal(out[12, 15], 128)
+
+
+def test_combination_draws_in_order_and_legend_goes_to_the_right():
+    image, det, iuv = _one_person()
+    vis = build_visualizer("dp_segm,bbox")
+    drawn = vis.draw(image, det, iuv)
+    np.testing.assert_array_equal(drawn, build_visualizer("bbox").draw(
+        build_visualizer("dp_segm").draw(image, det, iuv), det, iuv))
+    with_legend = vis.render(image, det, iuv, legend=True)
+    assert with_legend.shape[1] > image.shape[1] and with_legend.shape[0] >= image.shape[0]
+    np.testing.assert_array_equal(with_legend[:24, :30], drawn)
+    np.testing.assert_array_equal(vis.render(image, det, iuv, legend=False), drawn)
+    assert attach_legend(image, []) is image
