@@ -1,0 +1,197 @@
+"""Evaluate DensePose detections against DensePose-COCO ground truth: one function shared by the detectron2
+evaluator and the command line.
+
+Per instance: GPS, GPSm and mask IoU between every detection and every annotated person of an image, fed to
+COCO matching/accumulation (cocoeval.py). Ignore regions (crowds, people without dp points) take a box rule:
+a detection whose box covers one (IoU >= 0.7; for crowds, share of the detection box inside it) is matched to it
+and so neither counts as a true nor as a false positive, like the reference evaluator's ignore boxes.
+
+Pointwise: every annotated person takes the detection that COCO matching pairs it with by box IoU >= 0.5;
+the geodesic errors at its points feed RCP / AUC (pointwise.py). Points of unmatched people, points predicted
+as background or outside the detection box have infinite error.
+
+Everything is float64 numpy on the host: results do not depend on the device the model ran on.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Optional
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from densepose_ext.evaluation.cocoeval import SimilarityTable, make_coco, run_cocoeval, stats_dict
+from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth, annotation_points
+from densepose_ext.evaluation.gps import DistanceFn, gps_from_distances, gpsm, pair_distances
+from densepose_ext.evaluation.kappa import check_kappa_mode, describe_kappa
+from densepose_ext.evaluation.masks import encode_masks, gt_foreground, mask_iou, paste_box_mask
+from densepose_ext.evaluation.pointwise import pointwise_report
+from densepose_ext.evaluation.results_file import decode_arrays
+from densepose_ext.evaluation.sampling import sample_results
+
+IGNORE_REGION_OVERLAP = 0.7
+POINTWISE_MATCH_IOU = 0.5
+MAX_DETECTIONS_PER_IMAGE = 20
+INSTANCE_METRICS = ("GPS", "GPSm", "IoU")
+
+
+def default_distance() -> DistanceFn:
+    """Geodesics of the default body surface (imported here: the surface loads its asset on first use)."""
+    from densepose_ext.surface import get_surface
+
+    return get_surface().geodesic
+
+
+def _top_detections(gt: DensePoseGroundTruth, records: list[dict], source: str) -> dict[int, list[tuple[int, dict]]]:
+    """Per image, its person detections as (detection id, record), best score first, at most 20 (COCO keeps no
+    more; a stable sort as COCOeval's). Detection ids are 1 + the record's index in ``records``."""
+    by_image: dict[int, list[tuple[int, dict]]] = defaultdict(list)
+    for k, rec in enumerate(records):
+        if rec["image_id"] not in gt.image_sizes:
+            raise ValueError(f"{source}: record {k}: field 'image_id': {rec['image_id']} is not an image of {gt.source}")
+        if rec["category_id"] == gt.category_id:
+            by_image[rec["image_id"]].append((k + 1, rec))
+    return {
+        image_id: [dets[j] for j in np.argsort([-d[1]["score"] for d in dets], kind="mergesort")[:MAX_DETECTIONS_PER_IMAGE]]
+        for image_id, dets in by_image.items()
+    }
+
+
+def _box_overlaps(dets: list[tuple[int, dict]], anns: list[dict]) -> np.ndarray:
+    """(D, G) box IoU; for crowd annotations the share of the detection box inside them (pycocotools' rule)."""
+    if not dets or not anns:
+        return np.zeros((len(dets), len(anns)))
+    return np.asarray(
+        mask_utils.iou([d["bbox"] for _, d in dets], [a["bbox"] for a in anns], [int(a.get("iscrowd", 0)) for a in anns]),
+        dtype=np.float64,
+    )
+
+
+def _ignore_columns(dets: list[tuple[int, dict]], ignored: list[dict]) -> np.ndarray:
+    """Similarity of detections with ignore regions: 1 where the box rule absorbs the detection, else 0."""
+    return (_box_overlaps(dets, ignored) >= IGNORE_REGION_OVERLAP).astype(np.float64)
+
+
+def _pointwise_matches(gt: DensePoseGroundTruth, coco_gt, coco_dt, dets_by_image) -> dict[int, int]:
+    """annotation id -> detection id paired by COCO matching on box IoU >= 0.5 (annotated people only)."""
+    table = SimilarityTable()
+    for image_id, dets in dets_by_image.items():
+        annotated, ignored = gt.annotated.get(image_id, []), gt.ignored.get(image_id, [])
+        table.set_image(
+            image_id,
+            [d for d, _ in dets],
+            [a["id"] for a in annotated + ignored],
+            np.concatenate([_box_overlaps(dets, annotated), _ignore_columns(dets, ignored)], axis=1),
+        )
+    ev = run_cocoeval(coco_gt, coco_dt, table, iou_thresholds=np.array([POINTWISE_MATCH_IOU]), summarize=False)
+    matches = {}
+    # evalImgs are ordered (category, area range, image) and area range 0 is "all".
+    for e in ev.evalImgs[: len(ev.params.imgIds)]:
+        if e is not None:
+            matches.update({g: int(d) for g, d, ig in zip(e["gtIds"], e["gtMatches"][0], e["gtIgnore"]) if d and not ig})
+    return matches
+
+
+def score_image(
+    annotated: list[dict],
+    decoded: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    image_size: tuple[int, int],
+    kappa_mode: str,
+    distance_fn: DistanceFn,
+    source: str,
+) -> dict[str, Any]:
+    """Similarities of D detections with the G annotated people of one image.
+
+    Args:
+        annotated: G DensePose-COCO annotations with dp points.
+        decoded: D (box (4,) XYXY image px, labels (H, W) 0..24, uv (2, H, W)) in the box frame.
+        image_size: (height, width).
+        source: ground-truth file name for error messages.
+    Returns:
+        {"GPS", "GPSm", "IoU": (D, G) float64, "dist": (D, N) geodesic error (metres, inf = no prediction) at the
+        N points of ``points`` (annotation_points(annotated))}.
+    """
+    pts = annotation_points(annotated)
+    boxes = np.array([box for box, _, _ in decoded], dtype=np.float64).reshape(-1, 4)
+    pred = sample_results(pts["x"], pts["y"], boxes, [lab for _, lab, _ in decoded], [uv for _, _, uv in decoded])
+    dist = pair_distances((pts["i"], pts["u"], pts["v"]), pred, distance_fn)
+    gps = gps_from_distances(dist, pts["i"], pts["owner"], len(annotated), kappa_mode)
+    height, width = image_size
+    gt_rles = encode_masks([gt_foreground(a, height, width, f"{source} annotation {a['id']}") for a in annotated])
+    dt_rles = encode_masks([paste_box_mask(lab > 0, box, height, width) for box, lab, _ in decoded])
+    iou = mask_iou(dt_rles, gt_rles)
+    return {"GPS": gps, "GPSm": gpsm(gps, iou), "IoU": iou, "dist": dist, "points": pts}
+
+
+def evaluate_densepose(
+    gt: DensePoseGroundTruth,
+    records: list[dict[str, Any]],
+    kappa_mode: str = "global",
+    distance_fn: Optional[DistanceFn] = None,
+    source: str = "<results>",
+) -> dict[str, Any]:
+    """Per-instance AP/AR for GPS, GPSm and IoU plus the pointwise RCP/AUC report.
+
+    Args:
+        gt: the ground truth.
+        records: detection records (results_file.py), checked.
+        kappa_mode: "global" (paper, κ = 0.255) or "per-part" (reference); stated in the report.
+        distance_fn: geodesic distance (gps.DistanceFn); default: the default body surface.
+        source: name of the results in error messages.
+    Returns:
+        JSON-safe report: {"kappa", "num_images", "num_people", "num_detections", "GPS", "GPSm", "IoU"
+        (each {AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl} in percent), "pointwise"}.
+    """
+    check_kappa_mode(kappa_mode)
+    distance_fn = distance_fn or default_distance()
+    dets_by_image = _top_detections(gt, records, source)
+    images = [{"id": i} for i in gt.image_ids()]
+    categories = [{"id": gt.category_id}]
+    coco_gt = make_coco(images, categories, gt.coco_annotations())
+    coco_dt = make_coco(
+        images,
+        categories,
+        [
+            {"id": det_id, "image_id": image_id, "category_id": gt.category_id, "bbox": rec["bbox"],
+             "score": rec["score"], "area": rec["bbox"][2] * rec["bbox"][3], "iscrowd": 0}
+            for image_id, dets in dets_by_image.items()
+            for det_id, rec in dets
+        ],
+    )
+    matches = _pointwise_matches(gt, coco_gt, coco_dt, dets_by_image)
+
+    tables = {name: SimilarityTable() for name in INSTANCE_METRICS}
+    errors, error_parts = [], []
+    for image_id in gt.image_ids():
+        annotated, ignored = gt.annotated.get(image_id, []), gt.ignored.get(image_id, [])
+        dets = dets_by_image.get(image_id, [])
+        scores = score_image(
+            annotated, [decode_arrays(rec["densepose"]) for _, rec in dets], gt.image_sizes[image_id], kappa_mode,
+            distance_fn, gt.source,
+        )
+        pts, dist = scores["points"], scores["dist"]
+        det_ids = [d for d, _ in dets]
+        gt_ids = [a["id"] for a in annotated + ignored]
+        ignore = _ignore_columns(dets, ignored)
+        for name in INSTANCE_METRICS:
+            tables[name].set_image(image_id, det_ids, gt_ids, np.concatenate([scores[name], ignore], axis=1))
+
+        row_of_det = {d: k for k, d in enumerate(det_ids)}
+        for g, ann in enumerate(annotated):
+            on_person = pts["owner"] == g
+            row = row_of_det.get(matches.get(ann["id"]))
+            errors.append(dist[row, on_person] if row is not None else np.full(on_person.sum(), np.inf))
+            error_parts.append(pts["i"][on_person])
+
+    report: dict[str, Any] = {
+        "kappa": describe_kappa(kappa_mode),
+        "num_images": len(gt.image_sizes),
+        "num_people": sum(len(a) for a in gt.annotated.values()),
+        "num_detections": sum(len(d) for d in dets_by_image.values()),
+    }
+    for name, table in tables.items():
+        report[name] = stats_dict(run_cocoeval(coco_gt, coco_dt, table))
+    report["pointwise"] = pointwise_report(
+        np.concatenate(errors) if errors else np.zeros(0), np.concatenate(error_parts) if error_parts else np.zeros(0, np.int64)
+    )
+    return report

@@ -1,0 +1,80 @@
+"""The results file: what DensePoseCOCOEvaluator writes and ``python -m densepose_ext.evaluation`` reads.
+
+A JSON list of detection records, COCO results style, one per detected person::
+
+    {"image_id": int, "category_id": int (the person category of the ground truth),
+     "bbox": [x, y, w, h] image px, "score": float,
+     "densepose": densepose_ext.structures.results.encode(result)}
+
+``densepose`` holds the result's own box (XYXY image px), its size (H, W) and a base64 PNG of its labels and
+U, V in the box frame at box resolution (docs/FORMAT_results.md). U and V are stored as round(255 U): a result
+read back differs from the model output by at most 1/510 in chart units.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any, Sequence
+
+import numpy as np
+
+from densepose_ext.structures.results import DensePoseResult, decode, encode
+
+_RECORD_FIELDS = {"image_id": int, "category_id": int, "bbox": list, "score": (int, float), "densepose": dict}
+
+
+def result_records(
+    image_id: int, category_id: int, boxes: np.ndarray, scores: np.ndarray, results: Sequence[DensePoseResult]
+) -> list[dict[str, Any]]:
+    """Records of one image. boxes: (N, 4) XYXY image px; scores: (N,); results: N DensePoseResult."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return [
+        {
+            "image_id": int(image_id),
+            "category_id": int(category_id),
+            "bbox": [float(box[0]), float(box[1]), float(box[2] - box[0]), float(box[3] - box[1])],
+            "score": float(score),
+            "densepose": encode(result),
+        }
+        for box, score, result in zip(boxes, np.asarray(scores).tolist(), results)
+    ]
+
+
+def check_records(records: Any, source: str) -> list[dict[str, Any]]:
+    """Raise ValueError naming the file, record and field of the first malformed record; return ``records``."""
+    if not isinstance(records, list):
+        raise ValueError(f"{source}: expected a JSON list of detection records, got {type(records).__name__}")
+    for k, rec in enumerate(records):
+        for field, kind in _RECORD_FIELDS.items():
+            if not isinstance(rec.get(field) if isinstance(rec, dict) else None, kind):
+                actual = rec.get(field) if isinstance(rec, dict) else rec
+                raise ValueError(f"{source}: record {k}: field {field!r}: expected {kind}, got {str(actual)[:80]!r}")
+        if len(rec["bbox"]) != 4:
+            raise ValueError(f"{source}: record {k}: field 'bbox': expected [x, y, w, h], got {rec['bbox']!r}")
+    return records
+
+
+def save_results(path: str, records: list[dict[str, Any]]) -> None:
+    """Write records atomically (a reader never sees a partial file)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as f:
+        json.dump(records, f)
+    os.replace(f.name, path)
+
+
+def load_results(path: str) -> list[dict[str, Any]]:
+    """Read and check a results file."""
+    with open(path) as f:
+        return check_records(json.load(f), path)
+
+
+def decode_arrays(densepose: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A record's ``densepose`` -> box (4,) XYXY image px, labels (H, W) int64 0..24, uv (2, H, W) float64."""
+    result = decode(densepose)
+    return (
+        result.box.numpy().astype(np.float64),
+        result.labels.numpy().astype(np.int64),
+        result.uv.numpy().astype(np.float64),
+    )

@@ -1,0 +1,97 @@
+"""Ground-truth point locations and per-detection DensePose results brought to the same points.
+
+Frames: ground-truth points come in box-256 (dp_x, dp_y relative to the annotation bbox) and are moved to
+image px; a detection's result is a label/UV grid in its box frame at box resolution: cell (r, c) of an
+H x W result over box (x0, y0, x1, y1) covers image px x in [x0 + c (x1-x0)/W, x0 + (c+1) (x1-x0)/W), same for y.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def box256_to_image(dp_x: np.ndarray, dp_y: np.ndarray, bbox_xywh: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Box-256 point coordinates -> image px: ``x = bbox_x + dp_x * bbox_w / 256`` (FORMATS.md).
+
+    Args:
+        dp_x, dp_y: (P,) in [0, 256).
+        bbox_xywh: the annotation's bbox [x, y, w, h] in image px.
+    Returns:
+        x, y: (P,) float64 image px.
+    """
+    bx, by, bw, bh = (float(v) for v in bbox_xywh)
+    return (
+        bx + np.asarray(dp_x, dtype=np.float64) * (bw / 256.0),
+        by + np.asarray(dp_y, dtype=np.float64) * (bh / 256.0),
+    )
+
+
+def cell_index(coord: np.ndarray, lo: np.ndarray, hi: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grid cell along one axis of a box frame, broadcasting over all arguments.
+
+    Args:
+        coord: image px coordinate(s).
+        lo, hi: the box extent on that axis (image px).
+        size: number of cells over [lo, hi).
+    Returns:
+        cell: int64, clipped to 0 where outside; inside: bool, False outside [lo, hi) or for an empty box.
+    """
+    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cell = np.floor((np.asarray(coord, np.float64) - lo) * (size / (hi - lo)))
+    inside = (cell >= 0) & (cell < size) & (hi > lo)
+    return np.where(inside, cell, 0).astype(np.int64), inside
+
+
+def box_cells(x: np.ndarray, y: np.ndarray, boxes: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Result grid cell of every point in every detection's box frame.
+
+    Args:
+        x, y: (N,) image px.
+        boxes: (D, 4) XYXY image px.
+        sizes: (D, 2) int (H, W) of each result grid.
+    Returns:
+        row, col: (D, N) int64 cell indices (0 where outside), inside: (D, N) bool, False for points
+        outside the box (they must score 0) or for an empty box.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    sizes = np.asarray(sizes, dtype=np.int64).reshape(-1, 2)
+    col, in_x = cell_index(np.asarray(x)[None, :], boxes[:, 0:1], boxes[:, 2:3], sizes[:, 1:2])
+    row, in_y = cell_index(np.asarray(y)[None, :], boxes[:, 1:2], boxes[:, 3:4], sizes[:, 0:1])
+    return row, col, in_x & in_y
+
+
+def sample_results(
+    x: np.ndarray,
+    y: np.ndarray,
+    boxes: np.ndarray,
+    labels: Sequence[np.ndarray],
+    uv: Sequence[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read every detection's predicted (I, U, V) at every point (nearest cell).
+
+    Args:
+        x, y: (N,) image px.
+        boxes: (D, 4) XYXY image px, the frame of each result.
+        labels: D arrays (H_d, W_d) int, 0..24.
+        uv: D arrays (2, H_d, W_d) float in [0, 1], U then V.
+    Returns:
+        I: (D, N) int64, 0 where the prediction is background or the point is outside the box;
+        U, V: (D, N) float64 (0 where I = 0).
+    """
+    num_det, num_pts = len(labels), np.asarray(x).shape[0]
+    if num_det == 0:
+        empty = np.zeros((0, num_pts))
+        return empty.astype(np.int64), empty, empty
+    sizes = np.array([lab.shape for lab in labels], dtype=np.int64)
+    row, col, inside = box_cells(x, y, boxes, sizes)
+    # All grids laid end to end, so one fancy index reads every (detection, point) pair.
+    offsets = np.concatenate([[0], np.cumsum(sizes[:, 0] * sizes[:, 1])[:-1]])
+    flat = offsets[:, None] + row * sizes[:, 1:2] + col
+    flat_labels = np.concatenate([np.asarray(lab).ravel() for lab in labels]).astype(np.int64)
+    flat_u = np.concatenate([np.asarray(m)[0].ravel() for m in uv]).astype(np.float64)
+    flat_v = np.concatenate([np.asarray(m)[1].ravel() for m in uv]).astype(np.float64)
+    pred_i = np.where(inside, flat_labels[flat], 0)
+    keep = pred_i > 0
+    return pred_i, np.where(keep, flat_u[flat], 0.0), np.where(keep, flat_v[flat], 0.0)

@@ -1,0 +1,90 @@
+"""Hand-made DensePose-COCO ground truth and exactly matching predictions for evaluator tests.
+
+People get points on distinct result cells, inside a rectangular dp_mask, so a "perfect" result reproduces
+every point and the foreground exactly. Geodesics come from ``chart_distance`` (a known toy metric) unless a
+test uses the real surface.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from pycocotools import mask as mask_utils
+
+from densepose_ext.evaluation.masks import paste_box_mask
+from densepose_ext.structures.results import DensePoseResult, encode
+
+# Part rectangle of every synthetic person in box-256 (rows y0:y1, cols x0:x1).
+MASK_RECT = (64, 192, 32, 224)
+WRONG_PART_DISTANCE_M = 2.0
+
+
+def chart_distance(i1, u1, v1, i2, u2, v2) -> np.ndarray:
+    """Toy geodesic (metres): Euclidean (U, V) distance on the same part, 2 m across parts."""
+    same = np.asarray(i1) == np.asarray(i2)
+    d = np.hypot(np.asarray(u1, np.float64) - u2, np.asarray(v1, np.float64) - v2)
+    return np.where(same, d, WRONG_PART_DISTANCE_M)
+
+
+def make_person(ann_id: int, image_id: int, bbox: list[float], num_points: int, seed: int) -> dict:
+    """A person whose bbox has integer corners and w, h dividing 256, points on distinct cells of its box grid."""
+    rng = np.random.default_rng(seed)
+    x, y, w, h = bbox
+    step_x, step_y = 256 / w, 256 / h
+    y0, y1, x0, x1 = MASK_RECT
+    cols = np.arange(int(np.ceil(x0 / step_x)), int(x1 // step_x))
+    rows = np.arange(int(np.ceil(y0 / step_y)), int(y1 // step_y))
+    cells = rng.choice(len(rows) * len(cols), size=num_points, replace=False)
+    mask = np.zeros((256, 256), np.uint8)
+    mask[y0:y1, x0:x1] = 1
+    empty: list = []
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": 1,
+        "bbox": [float(v) for v in bbox],
+        "area": float(w * h),
+        "iscrowd": 0,
+        # Cell centres in box-256: exactly representable, far from cell borders.
+        "dp_x": ((cols[cells % len(cols)] + 0.5) * step_x).tolist(),
+        "dp_y": ((rows[cells // len(cols)] + 0.5) * step_y).tolist(),
+        "dp_I": rng.integers(1, 25, num_points).astype(float).tolist(),
+        "dp_U": (rng.integers(26, 230, num_points) / 255).tolist(),
+        "dp_V": (rng.integers(26, 230, num_points) / 255).tolist(),
+        "dp_masks": [_rle(mask)] + [empty] * 13,
+    }
+
+
+def _rle(mask: np.ndarray) -> dict:
+    rle = mask_utils.encode(np.asfortranarray(mask))
+    return {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+
+
+def perfect_result(ann: dict) -> DensePoseResult:
+    """The result over the annotation's own box that reproduces its foreground and every point's (I, U, V)."""
+    x, y, w, h = (int(v) for v in ann["bbox"])
+    y0, y1, x0, x1 = MASK_RECT
+    mask = np.zeros((256, 256), bool)
+    mask[y0:y1, x0:x1] = True
+    labels = np.where(paste_box_mask(mask, (0, 0, w, h), h, w), 1, 0).astype(np.uint8)
+    uv = np.zeros((2, h, w), np.float32)
+    cols = (np.asarray(ann["dp_x"]) * w / 256).astype(int)
+    rows = (np.asarray(ann["dp_y"]) * h / 256).astype(int)
+    labels[rows, cols] = np.asarray(ann["dp_I"], dtype=np.uint8)
+    uv[0, rows, cols] = ann["dp_U"]
+    uv[1, rows, cols] = ann["dp_V"]
+    return DensePoseResult(torch.from_numpy(labels), torch.from_numpy(uv), torch.tensor([x, y, x + w, y + h], dtype=torch.float32))
+
+
+def record(image_id: int, result: DensePoseResult, score: float) -> dict:
+    x0, y0, x1, y1 = result.box.tolist()
+    return {"image_id": image_id, "category_id": 1, "bbox": [x0, y0, x1 - x0, y1 - y0], "score": score,
+            "densepose": encode(result)}
+
+
+def dataset(people: list[dict], image_size: tuple[int, int] = (240, 320), num_images: int | None = None) -> dict:
+    ids = sorted({p["image_id"] for p in people}) if num_images is None else list(range(1, num_images + 1))
+    return {
+        "images": [{"id": i, "height": image_size[0], "width": image_size[1], "file_name": f"{i}.jpg"} for i in ids],
+        "annotations": people,
+        "categories": [{"id": 1, "name": "person"}],
+    }
