@@ -1,0 +1,158 @@
+"""End-to-end evaluation of hand-made detections whose AP/AR, GPS and AUC are known (toy geodesic metric)."""
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from densepose_ext.evaluation.evaluate import evaluate_densepose, score_image
+from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
+from densepose_ext.evaluation.kappa import point_kappa
+from densepose_ext.evaluation.results_file import decode_arrays
+from densepose_ext.structures.results import DensePoseResult
+
+from .synthetic import chart_distance, dataset, make_person, perfect_result, record
+
+METRICS = ("GPS", "GPSm", "IoU")
+
+
+@pytest.fixture(scope="module")
+def people():
+    return [
+        make_person(1, 1, [20, 30, 64, 128], 100, seed=0),
+        make_person(2, 1, [150, 40, 128, 128], 120, seed=1),
+        make_person(3, 2, [10, 10, 64, 64], 60, seed=2),
+    ]
+
+
+def run(people, records, **kw):
+    return evaluate_densepose(DensePoseGroundTruth(dataset(people)), records, distance_fn=chart_distance, **kw)
+
+
+def shifted(result: DensePoseResult, shift_255: int) -> DensePoseResult:
+    """Move every foreground U by shift/255 (towards the chart centre): a known distance in the toy metric."""
+    uv = result.uv.clone()
+    fg = result.labels > 0
+    sign = torch.where(uv[0] < 0.5, 1.0, -1.0)
+    uv[0] = torch.where(fg, uv[0] + sign * shift_255 / 255, uv[0])
+    return DensePoseResult(result.labels, uv, result.box)
+
+
+def test_perfect_predictions_score_100(people):
+    rep = run(people, [record(p["image_id"], perfect_result(p), 0.9) for p in people])
+    for name in METRICS:
+        assert rep[name] == pytest.approx({k: 100.0 for k in rep[name]}), name
+    assert rep["num_people"] == 3 and rep["num_detections"] == 3 and rep["kappa"]["mode"] == "global"
+    assert rep["pointwise"]["num_points"] == 280
+    assert rep["pointwise"]["AUC10"] == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["global", "per-part"])
+def test_displaced_prediction_scores_exp_of_distance(people, mode):
+    d = 46 / 255
+    person = people[0]
+    result = shifted(perfect_result(person), 46)
+    scores = score_image([person], [decode_arrays(record(1, result, 1.0)["densepose"])], (240, 320), mode,
+                         chart_distance, "gt")
+    kappa = point_kappa(np.asarray(person["dp_I"], int), mode)
+    expected = np.mean(np.exp(-d * d / (2 * kappa * kappa)))
+    assert scores["GPS"][0, 0] == pytest.approx(expected, abs=1e-6)
+    assert scores["IoU"][0, 0] == 1.0 and scores["GPSm"][0, 0] == pytest.approx(math.sqrt(expected), abs=1e-6)
+    np.testing.assert_allclose(scores["dist"], d, atol=1e-6)
+
+
+def test_displaced_prediction_ap_counts_the_thresholds_it_passes(people):
+    # Global κ: GPS = exp(-(46/255)^2 / (2 .255^2)) = 0.7787 passes 0.50..0.75 (6 of 10 thresholds).
+    gps = math.exp(-((46 / 255) ** 2) / (2 * 0.255**2))
+    assert 0.75 < gps < 0.8
+    rep = run(people, [record(p["image_id"], shifted(perfect_result(p), 46), 0.9) for p in people])
+    assert rep["GPS"]["AP"] == pytest.approx(60.0) and rep["GPS"]["AR"] == pytest.approx(60.0)
+    assert rep["GPS"]["AP50"] == pytest.approx(100.0) and rep["GPS"]["AP75"] == pytest.approx(100.0)
+    # GPSm = sqrt(0.7787) = 0.882 passes 0.50..0.85 (8 of 10); mask IoU is untouched.
+    assert rep["GPSm"]["AP"] == pytest.approx(80.0) and rep["IoU"]["AP"] == pytest.approx(100.0)
+    # Pointwise: every error is 18 cm -> AUC10 = 0, AUC30 = 1 - 0.18/0.3.
+    assert rep["pointwise"]["AUC10"] == 0.0
+    assert rep["pointwise"]["AUC30"] == pytest.approx(1 - (46 / 255) / 0.3, abs=1e-6)
+
+
+def test_wrong_part_collapses_gps_but_not_iou(people):
+    def wrong_part(result):
+        labels = torch.where(result.labels > 0, result.labels % 24 + 1, result.labels)
+        return DensePoseResult(labels, result.uv, result.box)
+
+    rep = run(people, [record(p["image_id"], wrong_part(perfect_result(p)), 0.9) for p in people])
+    assert rep["GPS"]["AP"] == 0.0 and rep["GPS"]["AR"] == 0.0 and rep["GPSm"]["AP"] == 0.0
+    assert rep["IoU"]["AP"] == pytest.approx(100.0)
+    assert rep["pointwise"]["AUC30"] == 0.0
+
+
+def test_missing_detection_lowers_recall_exactly(people):
+    rep = run(people, [record(p["image_id"], perfect_result(p), 0.9) for p in people[:2]])
+    for name in METRICS:
+        assert rep[name]["AR"] == pytest.approx(200 / 3), name
+        # Precision 1 at the 67 recall points 0.00..0.66 reached, 0 at the 34 beyond 2/3.
+        assert rep[name]["AP"] == pytest.approx(6700 / 101), name
+    assert rep["pointwise"]["AUC10"] == pytest.approx(220 / 280, abs=1e-6)
+
+
+def test_points_outside_the_box_count_zero(people):
+    person = people[0]
+    full = perfect_result(person)
+    cropped = DensePoseResult(full.labels[:, :48].contiguous(), full.uv[:, :, :48].contiguous(),
+                              full.box - torch.tensor([0.0, 0.0, 16.0, 0.0]))
+    inside = np.asarray(person["dp_x"]) * 64 / 256 < 48
+    assert 0 < inside.sum() < len(inside)
+    scores = score_image([person], [decode_arrays(record(1, cropped, 1.0)["densepose"])], (240, 320), "global",
+                         chart_distance, "gt")
+    assert scores["GPS"][0, 0] == pytest.approx(inside.mean(), abs=1e-6)
+    assert np.all(np.isinf(scores["dist"][0, ~inside]))
+    rep = run([person], [record(1, cropped, 1.0)])  # box IoU 0.75: matched for the pointwise protocol
+    assert rep["pointwise"]["AUC10"] == pytest.approx(inside.mean(), abs=1e-6)
+
+
+def test_detection_on_unannotated_person_is_ignored_not_false_positive(people):
+    unannotated = {k: v for k, v in people[1].items() if not k.startswith("dp_")}
+    stray = record(1, perfect_result(people[1]), 0.99)  # highest score, on the unannotated person
+    records = [record(p["image_id"], perfect_result(p), 0.9) for p in (people[0], people[2])] + [stray]
+    rep = run([people[0], unannotated, people[2]], records)
+    assert rep["num_people"] == 2 and rep["GPS"]["AP"] == pytest.approx(100.0)
+    # Without the ignore region the same detection is the top-ranked false positive.
+    rep = run([people[0], people[2]], records)
+    assert rep["GPS"]["AP"] < 90.0
+
+
+def test_false_positive_ranked_first_halves_precision_at_first_recall(people):
+    # One person detected once correctly (score .5) and once on empty background (score .9):
+    # precision 1/2 at every recall point -> AP 50.
+    person = people[2]
+    fp = perfect_result(person)
+    fp = DensePoseResult(fp.labels, fp.uv, fp.box + torch.tensor([200.0, 100.0, 200.0, 100.0]))
+    rep = run([person], [record(2, perfect_result(person), 0.5), record(2, fp, 0.9)])
+    for name in METRICS:
+        assert rep[name]["AP"] == pytest.approx(50.0) and rep[name]["AR"] == pytest.approx(100.0)
+
+
+def test_report_is_invariant_to_record_order(people):
+    records = [record(p["image_id"], shifted(perfect_result(p), 10 * k), 0.5 + 0.1 * k) for k, p in enumerate(people)]
+    a, b = run(people, records), run(people, records[::-1])
+    assert a == b
+
+
+def test_bad_inputs_name_file_record_and_field(people):
+    gt = DensePoseGroundTruth(dataset(people), "gt.json")
+    bad = record(1, perfect_result(people[0]), 0.9)
+    bad["image_id"] = 99
+    with pytest.raises(ValueError, match=r"res.json: record 0: field 'image_id': 99 is not an image of gt.json"):
+        evaluate_densepose(gt, [bad], distance_fn=chart_distance, source="res.json")
+    broken = copy.deepcopy(people[0])
+    broken["dp_I"][3] = 0.0
+    with pytest.raises(ValueError, match=r"gt.json annotation 1: field dp_I: expected integers in 1..24"):
+        DensePoseGroundTruth(dataset([broken]), "gt.json")
+    with pytest.raises(ValueError, match="kappa mode"):
+        evaluate_densepose(gt, [], kappa_mode="paper", distance_fn=chart_distance)
+
+
+def test_no_detections_at_all(people):
+    rep = run(people, [])
+    assert rep["GPS"]["AP"] == 0.0 and rep["GPS"]["AR"] == 0.0 and rep["pointwise"]["AUC30"] == 0.0
