@@ -98,6 +98,11 @@ def add_densepose_config(cfg: CN) -> None:
     _C.DENSEPOSE_EVALUATION.EVALUATE_MESH_ALIGNMENT = False
     _C.DENSEPOSE_EVALUATION.MESH_ALIGNMENT_MESH_NAMES = []
 
+    # ---- GPS evaluator (densepose_ext/evaluation, evaluation helper) ----
+    # Normaliser of the geodesic point similarity: "global" (the paper's κ = 0.255 m) or "per-part" (the
+    # reference evaluator's κ per group of body parts). Reports say which one produced them.
+    _C.DENSEPOSE_EVALUATION.KAPPA = "global"
+
 
 def _check(ok: bool, key: str, expected: str, actual: object) -> None:
     if not ok:
