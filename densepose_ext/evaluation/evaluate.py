@@ -35,11 +35,13 @@ MAX_DETECTIONS_PER_IMAGE = 20
 INSTANCE_METRICS = ("GPS", "GPSm", "IoU")
 
 
-def default_distance() -> DistanceFn:
-    """Geodesics of the default body surface (imported here: the surface loads its asset on first use)."""
+def surface_distance(backend: Optional[str] = None, data_dir: Optional[str] = None) -> DistanceFn:
+    """Geodesics of a body surface: the default one, or ``backend`` (e.g. "smpl") read from ``data_dir``.
+    Imported here because the surface loads its asset on first use."""
     from densepose_ext.surface import get_surface
 
-    return get_surface().geodesic
+    surface = get_surface() if backend is None else get_surface(backend, data_dir=data_dir)
+    return surface.geodesic
 
 
 def _top_detections(gt: DensePoseGroundTruth, records: list[dict], source: str) -> dict[int, list[tuple[int, dict]]]:
@@ -143,7 +145,7 @@ def evaluate_densepose(
         (each {AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl} in percent), "pointwise"}.
     """
     check_kappa_mode(kappa_mode)
-    distance_fn = distance_fn or default_distance()
+    distance_fn = distance_fn or surface_distance()
     dets_by_image = _top_detections(gt, records, source)
     images = [{"id": i} for i in gt.image_ids()]
     categories = [{"id": gt.category_id}]

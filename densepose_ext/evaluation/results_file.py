@@ -25,9 +25,17 @@ _RECORD_FIELDS = {"image_id": int, "category_id": int, "bbox": list, "score": (i
 
 
 def result_records(
-    image_id: int, category_id: int, boxes: np.ndarray, scores: np.ndarray, results: Sequence[DensePoseResult]
+    image_id: int,
+    category_ids: Sequence[int],
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    results: Sequence[DensePoseResult],
 ) -> list[dict[str, Any]]:
-    """Records of one image. boxes: (N, 4) XYXY image px; scores: (N,); results: N DensePoseResult."""
+    """Records of one image's N detections.
+
+    Args:
+        category_ids: N dataset category ids; boxes: (N, 4) XYXY image px; scores: (N,); results: N results.
+    """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     return [
         {
@@ -37,7 +45,7 @@ def result_records(
             "score": float(score),
             "densepose": encode(result),
         }
-        for box, score, result in zip(boxes, np.asarray(scores).tolist(), results)
+        for category_id, box, score, result in zip(category_ids, boxes, np.asarray(scores).tolist(), results)
     ]
 
 
@@ -55,12 +63,12 @@ def check_records(records: Any, source: str) -> list[dict[str, Any]]:
     return records
 
 
-def save_results(path: str, records: list[dict[str, Any]]) -> None:
-    """Write records atomically (a reader never sees a partial file)."""
+def write_json(path: str, obj: Any) -> None:
+    """Write ``obj`` as JSON atomically: a reader sees the old file or the complete new one, never a part."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as f:
-        json.dump(records, f)
+    with tempfile.NamedTemporaryFile("w", dir=directory, prefix=".", suffix=".partial", delete=False) as f:
+        json.dump(obj, f)
     os.replace(f.name, path)
 
 

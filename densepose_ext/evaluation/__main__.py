@@ -1,0 +1,55 @@
+"""Evaluate a saved DensePose results file against DensePose-COCO ground truth, without a model.
+
+    python -m densepose_ext.evaluation --gt ANN.json --results RESULTS.json [--kappa global|per-part]
+        [--out report.json] [--plot rcp.png] [--surface smpl --surface-data DIR]
+
+RESULTS.json is the file DensePoseCOCOEvaluator writes (densepose_results.json; format in results_file.py).
+Prints a table; ``--out`` writes the JSON report, ``--plot`` the RCP curve and per-part AUC bars.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Optional, Sequence
+
+from densepose_ext.evaluation.evaluate import evaluate_densepose, surface_distance
+from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
+from densepose_ext.evaluation.kappa import KAPPA_MODES
+from densepose_ext.evaluation.report import format_table, plot_rcp
+from densepose_ext.evaluation.results_file import load_results, write_json
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m densepose_ext.evaluation", description=__doc__.split("\n")[0])
+    parser.add_argument("--gt", required=True, help="DensePose-COCO annotation JSON")
+    parser.add_argument("--results", required=True, help="results JSON written by DensePoseCOCOEvaluator")
+    parser.add_argument("--kappa", choices=KAPPA_MODES, default="global",
+                        help="GPS normaliser: the paper's global 0.255 m or the reference's per-part values")
+    parser.add_argument("--out", help="write the JSON report here")
+    parser.add_argument("--plot", help="write the RCP / per-part AUC figure here (PNG)")
+    parser.add_argument("--surface", help="body surface backend for geodesics (default: the default surface)")
+    parser.add_argument("--surface-data", help="data directory of --surface (e.g. user-supplied SMPL files)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    args = parse_args(argv)
+    with open(args.gt) as f:
+        gt = DensePoseGroundTruth(json.load(f), args.gt)
+    report = evaluate_densepose(gt, load_results(args.results), args.kappa,
+                                surface_distance(args.surface, args.surface_data), source=args.results)
+    report.update(ground_truth=args.gt, results=args.results)
+    print(format_table(report))
+    if args.out:
+        write_json(args.out, report)
+    if args.plot:
+        plot_rcp(report, args.plot)
+    return report
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ValueError, OSError) as e:
+        sys.exit(f"error: {e}")

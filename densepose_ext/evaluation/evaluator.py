@@ -1,0 +1,129 @@
+"""DensePoseCOCOEvaluator: detectron2's DatasetEvaluator for DensePose (GPS, GPSm, mask IoU AP/AR, RCP/AUC)
+plus detectron2's own box AP.
+
+Thin wrapper: ``process`` turns each image's Instances (pred_boxes, scores, pred_classes, pred_densepose)
+into results-file records; ``evaluate`` gathers them from all workers, writes ``densepose_results.json``
+(the file ``python -m densepose_ext.evaluation`` reads) and ``densepose_report.json`` to the output directory,
+and scores them with evaluate.evaluate_densepose against the dataset's DensePose-COCO JSON.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import logging
+import os
+from collections import OrderedDict
+from typing import Any, Optional
+
+from detectron2.config import configurable
+from detectron2.data import MetadataCatalog
+from detectron2.evaluation import COCOEvaluator, DatasetEvaluator
+from detectron2.utils import comm
+from detectron2.utils.file_io import PathManager
+
+from densepose_ext.evaluation.evaluate import evaluate_densepose
+from densepose_ext.evaluation.gps import DistanceFn
+from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
+from densepose_ext.evaluation.kappa import check_kappa_mode
+from densepose_ext.evaluation.report import detectron2_results, format_table
+from densepose_ext.evaluation.results_file import result_records, write_json
+
+RESULTS_FILE = "densepose_results.json"
+REPORT_FILE = "densepose_report.json"
+
+logger = logging.getLogger(__name__)
+
+
+class DensePoseCOCOEvaluator(DatasetEvaluator):
+    """Evaluate DensePose predictions of a dataset registered with a DensePose-COCO ``json_file``."""
+
+    @configurable
+    def __init__(
+        self,
+        dataset_name: str,
+        *,
+        output_dir: Optional[str] = None,
+        distributed: bool = True,
+        kappa_mode: str = "global",
+        evaluate_boxes: bool = True,
+        distance_fn: Optional[DistanceFn] = None,
+    ) -> None:
+        """
+        Args:
+            dataset_name: a registered dataset whose metadata has ``json_file`` (the DensePose-COCO ground truth).
+            output_dir: where results and report are written (nothing is written if None).
+            distributed: gather predictions from all processes; only the main process evaluates.
+            kappa_mode: "global" or "per-part" (evaluation/kappa.py).
+            evaluate_boxes: also report detectron2's box AP (COCOEvaluator, pure-Python pycocotools).
+            distance_fn: geodesic distance; default: the default body surface.
+        """
+        self._dataset_name = dataset_name
+        self._metadata = MetadataCatalog.get(dataset_name)
+        self._json_file = getattr(self._metadata, "json_file", None)
+        if not self._json_file:
+            raise ValueError(f"dataset {dataset_name!r}: metadata json_file: expected the DensePose-COCO JSON path, got none")
+        self._output_dir = output_dir
+        self._distributed = distributed
+        self._kappa_mode = check_kappa_mode(kappa_mode)
+        self._distance_fn = distance_fn
+        # Dataset category ids of the model's contiguous classes (as detectron2's COCOEvaluator maps them).
+        to_contiguous = getattr(self._metadata, "thing_dataset_id_to_contiguous_id", None)
+        self._category_of_class = {v: k for k, v in to_contiguous.items()} if to_contiguous else None
+        self._box_evaluator = (
+            COCOEvaluator(dataset_name, tasks=("bbox",), distributed=distributed, output_dir=output_dir, use_fast_impl=False)
+            if evaluate_boxes
+            else None
+        )
+        self._records: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_config(cls, cfg, dataset_name: str, output_dir: Optional[str] = None) -> dict[str, Any]:
+        return {
+            "dataset_name": dataset_name,
+            "output_dir": output_dir,
+            "distributed": cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE,
+            "kappa_mode": cfg.DENSEPOSE_EVALUATION.KAPPA,
+        }
+
+    def reset(self) -> None:
+        self._records = []
+        if self._box_evaluator is not None:
+            self._box_evaluator.reset()
+
+    def process(self, inputs: list[dict], outputs: list[dict]) -> None:
+        """inputs: detectron2 dataset dicts (need ``image_id``); outputs: {"instances": Instances} in image px."""
+        for inp, out in zip(inputs, outputs):
+            instances = out["instances"]
+            if instances.has("pred_densepose") and len(instances):
+                instances = instances.to("cpu")
+                classes = instances.pred_classes.tolist()
+                self._records += result_records(
+                    inp["image_id"],
+                    [self._category_of_class[c] if self._category_of_class else c for c in classes],
+                    instances.pred_boxes.tensor.numpy(),
+                    instances.scores.numpy(),
+                    instances.pred_densepose,
+                )
+        if self._box_evaluator is not None:
+            self._box_evaluator.process(inputs, outputs)
+
+    def evaluate(self) -> dict[str, dict[str, float]]:
+        # Every process must take part in the box evaluator's gather, so it runs first.
+        results: dict[str, Any] = OrderedDict(self._box_evaluator.evaluate() or {}) if self._box_evaluator else OrderedDict()
+        records = self._records
+        if self._distributed:
+            comm.synchronize()
+            records = list(itertools.chain(*comm.gather(records, dst=0)))
+            if not comm.is_main_process():
+                return {}
+        with PathManager.open(self._json_file) as f:
+            gt = DensePoseGroundTruth(json.load(f), self._json_file)
+        report = evaluate_densepose(gt, records, self._kappa_mode, self._distance_fn, source=f"predictions on {self._dataset_name}")
+        report["dataset"] = self._dataset_name
+        if self._output_dir:
+            write_json(os.path.join(self._output_dir, RESULTS_FILE), records)
+            write_json(os.path.join(self._output_dir, REPORT_FILE), report)
+        logger.info("\n" + format_table(report))
+        results.update(detectron2_results(report))
+        return copy.deepcopy(results)

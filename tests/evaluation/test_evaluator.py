@@ -1,0 +1,98 @@
+"""DensePoseCOCOEvaluator inside detectron2's protocol, and the CLI on the files it writes (round trip)."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from detectron2.data import MetadataCatalog
+from detectron2.structures import Boxes, Instances
+
+import densepose_ext.evaluation.__main__ as cli
+from densepose_ext.evaluation import DensePoseCOCOEvaluator
+from densepose_ext.evaluation.evaluator import REPORT_FILE, RESULTS_FILE
+from densepose_ext.structures.results import DensePoseResultList
+
+from .synthetic import chart_distance, dataset, make_person, perfect_result
+
+H, W = 240, 320
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dp_eval")
+    people = [make_person(1, 1, [20, 30, 64, 128], 80, seed=0), make_person(2, 1, [150, 40, 128, 128], 80, seed=1),
+              make_person(3, 2, [10, 10, 64, 64], 40, seed=2)]
+    gt_file = root / "gt.json"
+    gt_file.write_text(json.dumps(dataset(people, (H, W))))
+    name = "densepose_ext_test_evaluator"
+    if name not in MetadataCatalog.list():
+        # Category id 1 in the JSON is the model's contiguous class 0, as detectron2's COCO loader maps it.
+        MetadataCatalog.get(name).set(json_file=str(gt_file), thing_dataset_id_to_contiguous_id={1: 0},
+                                      thing_classes=["person"])
+    return name, people, root
+
+
+def model_outputs(people, detected):
+    """detectron2 (inputs, outputs) per image, with perfect DensePose results for the detected people."""
+    batches = []
+    for image_id in sorted({p["image_id"] for p in people}):
+        mine = [p for p in people if p["image_id"] == image_id and p["id"] in detected]
+        inst = Instances((H, W))
+        results = [perfect_result(p) for p in mine]
+        inst.pred_boxes = Boxes(torch.stack([r.box for r in results]) if results else torch.zeros((0, 4)))
+        inst.scores = torch.linspace(0.9, 0.8, len(results))
+        inst.pred_classes = torch.zeros(len(results), dtype=torch.int64)
+        inst.pred_densepose = DensePoseResultList(results)
+        batches.append(([{"image_id": image_id, "height": H, "width": W}], [{"instances": inst}]))
+    return batches
+
+
+def run_evaluator(registered, detected, tmp_path):
+    name, people, _ = registered
+    evaluator = DensePoseCOCOEvaluator(name, output_dir=str(tmp_path), kappa_mode="per-part", distance_fn=chart_distance)
+    evaluator.reset()
+    for inputs, outputs in model_outputs(people, detected):
+        evaluator.process(inputs, outputs)
+    return evaluator.evaluate()
+
+
+def test_evaluator_reports_densepose_and_box_metrics(registered, tmp_path):
+    results = run_evaluator(registered, {1, 2}, tmp_path)
+    for task in ("densepose_GPS", "densepose_GPSm", "densepose_IoU"):
+        assert results[task]["AR"] == pytest.approx(200 / 3), task
+        assert results[task]["AP"] == pytest.approx(6700 / 101), task
+    # Box AP from detectron2's COCOEvaluator: the same two of three people found with exact boxes.
+    assert results["bbox"]["AP"] == pytest.approx(6700 / 101) and results["bbox"]["AP50"] == pytest.approx(6700 / 101)
+    assert results["densepose_pointwise"]["AUC10"] == pytest.approx(100 * 160 / 200, abs=1e-4)
+    report = json.loads((tmp_path / REPORT_FILE).read_text())
+    assert report["kappa"]["mode"] == "per-part" and report["dataset"] == registered[0]
+    records = json.loads((tmp_path / RESULTS_FILE).read_text())
+    assert sorted(r["image_id"] for r in records) == [1, 1] and {r["category_id"] for r in records} == {1}
+
+
+def test_cli_reproduces_the_evaluator_from_its_files(registered, tmp_path, monkeypatch, capsys):
+    run_evaluator(registered, {1, 2, 3}, tmp_path)
+    evaluator_report = json.loads((tmp_path / REPORT_FILE).read_text())
+    monkeypatch.setattr(cli, "surface_distance", lambda *args: chart_distance)
+    gt_file = str(registered[2] / "gt.json")
+    report = cli.main(["--gt", gt_file, "--results", str(tmp_path / RESULTS_FILE), "--kappa", "per-part",
+                       "--out", str(tmp_path / "cli.json"), "--plot", str(tmp_path / "rcp.png")])
+    for key in ("GPS", "GPSm", "IoU", "pointwise", "kappa"):
+        assert report[key] == evaluator_report[key], key
+    assert json.loads((tmp_path / "cli.json").read_text())["GPS"]["AP"] == pytest.approx(100.0)
+    printed = capsys.readouterr().out
+    assert "kappa=per-part" in printed and "GPSm" in printed and "100.00" in printed
+    assert (tmp_path / "rcp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluator_needs_a_json_file():
+    MetadataCatalog.get("densepose_ext_test_no_json").set(thing_classes=["person"])
+    with pytest.raises(ValueError, match="densepose_ext_test_no_json.*json_file"):
+        DensePoseCOCOEvaluator("densepose_ext_test_no_json", evaluate_boxes=False)
+
+
+def test_cli_rejects_malformed_results(registered, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": "high", "densepose": {}}]))
+    with pytest.raises(ValueError, match=r"bad.json: record 0: field 'score'"):
+        cli.main(["--gt", str(registered[2] / "gt.json"), "--results", str(bad)])
