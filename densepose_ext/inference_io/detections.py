@@ -18,9 +18,10 @@ class ImageDetections:
         image_size: (height, width) of the image in pixels (image px frame).
         boxes: (N, 4) float32 XYXY in image px; box k is the frame of labels[k] and uv[k].
         scores: (N,) float32 detection confidences.
-        labels: N arrays (H_k, W_k) uint8 fine part labels 0..24 (0 = background), in the box frame
-            at box resolution: cell (r, c) covers image px
-            [x0 + c * w / W_k, x0 + (c + 1) * w / W_k) x [y0 + r * h / H_k, y0 + (r + 1) * h / H_k).
+        labels: N arrays (H_k, W_k) uint8 fine part labels 0..24 (0 = background): a grid over box k,
+            cell (r, c) covering image px [x0 + c * w / W_k, x0 + (c + 1) * w / W_k) x
+            [y0 + r * h / H_k, y0 + (r + 1) * h / H_k). The model gives box resolution
+            (H_k = ceil(h), W_k = ceil(w)); any other resolution is valid too.
         uv: N arrays (2, H_k, W_k) float32 chart coordinates (U then V) in [0, 1], same frame as labels.
     """
 
@@ -55,20 +56,21 @@ class ImageDetections:
         """Convert a model's output Instances (fields scores and pred_densepose, see
         densepose_ext/structures/results.py) to numpy, keeping people with score >= min_score.
 
-        The boxes are taken from the DensePose results because they are the frame the labels are in.
+        The boxes are the detection boxes `pred_boxes`, which detectron2 rescales to the output image;
+        each DensePose grid is placed over its detection box whatever its resolution.
         """
         if not instances.has("pred_densepose"):
             raise ValueError(
                 "model output Instances has no field 'pred_densepose' (fields: "
                 f"{sorted(instances.get_fields())}); is MODEL.DENSEPOSE_ON set in the config?")
-        keep = np.flatnonzero(instances.scores.detach().cpu().numpy() >= min_score)
-        scores = instances.scores.detach().cpu().numpy()[keep].astype(np.float32)
+        all_scores = instances.scores.detach().cpu().numpy()
+        keep = np.flatnonzero(all_scores >= min_score)
         results = [instances.pred_densepose[int(k)] for k in keep]
-        boxes = np.array([r.box.detach().cpu().numpy() for r in results], np.float32).reshape(-1, 4)
+        boxes = instances.pred_boxes.tensor.detach().cpu().numpy()[keep].astype(np.float32)
         return cls(
             image_size=tuple(int(s) for s in instances.image_size),
-            boxes=boxes,
-            scores=scores,
+            boxes=boxes.reshape(-1, 4),
+            scores=all_scores[keep].astype(np.float32),
             labels=tuple(r.labels.detach().cpu().numpy().astype(np.uint8) for r in results),
             uv=tuple(r.uv.detach().cpu().numpy().astype(np.float32) for r in results),
         )

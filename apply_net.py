@@ -1,0 +1,86 @@
+#!/usr/bin/env python
+"""Apply a DensePose model to images, folders, globs or videos: dump results or render pictures.
+
+    apply_net.py dump CONFIG WEIGHTS INPUT [--output DIR] [--format npz|json|pth] [--device DEV]
+                      [--min-score S] [--batch-size B] [--iuv-dir DIR] [KEY VALUE ...]
+    apply_net.py show CONFIG WEIGHTS INPUT VISUALIZERS [--output PATH] [--legend] [same options]
+
+Glue only: the work is done by densepose_ext.inference_io (see docs/apply_net.md). Exit status:
+0 when every input was processed, 1 when some inputs were unreadable (reported by name), 2 on
+usage errors.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from detectron2.utils.logger import setup_logger
+
+import densepose_ext.modeling  # noqa: F401  registers DensePoseROIHeads
+from densepose_ext.inference_io import commands
+from densepose_ext.inference_io.inputs import InputError
+from densepose_ext.inference_io.predictor import detections_predictor, setup_inference_cfg
+from densepose_ext.inference_io.records import FORMATS
+from densepose_ext.inference_io.runner import RunSummary
+from densepose_ext.vis.visualizers import VISUALIZER_REGISTRY
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("config", help="model config YAML")
+    common.add_argument("weights", help="model checkpoint (.pth / .pkl)")
+    common.add_argument("input", help="image file, folder, glob pattern (quote it) or video file")
+    common.add_argument("--device", default=None,
+                        help="torch device, e.g. cpu or cuda (default: the config's MODEL.DEVICE, "
+                             "or cpu when that is cuda and CUDA is missing)")
+    common.add_argument("--min-score", type=float, default=0.8, help="keep detections scoring at least this")
+    common.add_argument("--batch-size", type=int, default=1, help="images per forward pass")
+    common.add_argument("--iuv-dir", default=None,
+                        help="also write full-image <name>_IUV.png and <name>_INDS.png here")
+    common.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    dump = sub.add_parser("dump", parents=[common], help="write per-image results")
+    dump.add_argument("--output", default="densepose_dump", help="output folder (one record per input)")
+    dump.add_argument("--format", default="npz", choices=FORMATS)
+
+    show = sub.add_parser("show", parents=[common], help="render visualizations")
+    names = ",".join(sorted(name for name, _ in VISUALIZER_REGISTRY))
+    show.add_argument("visualizers", help=f"comma-separated, drawn in order, from: {names}")
+    show.add_argument("--output", default="densepose_show",
+                      help="folder, or an image file (one image input) or video file (video input)")
+    show.add_argument("--legend", action="store_true", help="add a colour legend beside each picture")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    # whatever argparse does not know are config overrides KEY VALUE ..., anywhere after INPUT
+    args, opts = parser.parse_known_args(argv)
+    unknown = [o for o in opts if o.startswith("--")]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    setup_logger(name="densepose_ext", abbrev_name="dp")
+    logging.getLogger("densepose_ext").setLevel(logging.INFO)
+    try:
+        summary = _run_command(args, opts)
+    except InputError as e:
+        parser.exit(2, f"apply_net.py: error: {e}\n")
+    for entry in summary.failed:
+        print(f"unreadable input: {entry['file_name']}: {entry['error']}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def _run_command(args: argparse.Namespace, opts: list[str]) -> RunSummary:
+    cfg = setup_inference_cfg(args.config, args.weights, opts, args.device, args.min_score)
+    predict = detections_predictor(cfg, args.min_score)
+    shared = dict(batch_size=args.batch_size, iuv_dir=args.iuv_dir, show_progress=not args.no_progress)
+    if args.command == "dump":
+        return commands.dump(args.input, predict, args.output, args.format, **shared)
+    return commands.show(args.input, predict, args.visualizers, args.output, args.legend, **shared)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

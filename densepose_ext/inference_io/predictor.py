@@ -1,0 +1,77 @@
+"""Config setup and a predictor that runs several images per forward pass."""
+from __future__ import annotations
+
+import logging
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from detectron2.config import CfgNode, get_cfg
+from detectron2.engine import DefaultPredictor
+from detectron2.structures import Instances
+
+from densepose_ext.config import add_densepose_config
+from densepose_ext.inference_io.detections import ImageDetections
+
+logger = logging.getLogger(__name__)
+
+
+def setup_inference_cfg(config_file: str, weights: str, opts: Sequence[str] = (),
+                        device: Optional[str] = None, min_score: Optional[float] = None) -> CfgNode:
+    """A frozen inference config: DensePose keys, `config_file`, `opts` (KEY VALUE pairs), then the flags.
+
+    Args:
+        device: torch device for MODEL.DEVICE ("cpu", "cuda", "cuda:1"); None keeps the config's value,
+            except that a CUDA device on a machine without CUDA falls back to "cpu" with a warning.
+        min_score: when set, becomes the test-time box score threshold of the ROI heads.
+    """
+    cfg = get_cfg()
+    add_densepose_config(cfg)
+    cfg.merge_from_file(config_file)
+    cfg.merge_from_list(list(opts))
+    cfg.MODEL.WEIGHTS = weights
+    if device is not None:
+        cfg.MODEL.DEVICE = device
+    elif cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
+        logger.warning("%s sets MODEL.DEVICE=%s but CUDA is not available: using cpu",
+                       config_file, cfg.MODEL.DEVICE)
+        cfg.MODEL.DEVICE = "cpu"
+    if min_score is not None:
+        cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST = min_score
+    cfg.freeze()
+    return cfg
+
+
+class BatchPredictor(DefaultPredictor):
+    """detectron2's DefaultPredictor (model from cfg, weights from cfg.MODEL.WEIGHTS, test-time resize,
+    input format), extended to predict a batch of images in one forward pass."""
+
+    def predict_batch(self, images: Sequence[np.ndarray]) -> list[Instances]:
+        """Predict a batch of images.
+
+        Args:
+            images: B arrays (H_b, W_b, 3) uint8 BGR (sizes may differ).
+        Returns:
+            B Instances on the CPU, in the image px frame of the given (unresized) images.
+        """
+        inputs = []
+        for image in images:
+            if self.input_format == "RGB":
+                image = image[:, :, ::-1]
+            resized = self.aug.get_transform(image).apply_image(image)
+            tensor = torch.as_tensor(np.ascontiguousarray(resized.transpose(2, 0, 1)).astype("float32"))
+            inputs.append({"image": tensor, "height": image.shape[0], "width": image.shape[1]})
+        with torch.no_grad():
+            outputs = self.model(inputs)
+        return [out["instances"].to("cpu") for out in outputs]
+
+
+def detections_predictor(cfg: CfgNode, min_score: float = 0.0):
+    """A function images -> ImageDetections (see runner.PredictFn) over a BatchPredictor of `cfg`,
+    keeping people with score >= min_score."""
+    predictor = BatchPredictor(cfg)
+
+    def predict(images: Sequence[np.ndarray]) -> list[ImageDetections]:
+        return [ImageDetections.from_instances(inst, min_score) for inst in predictor.predict_batch(images)]
+
+    return predict

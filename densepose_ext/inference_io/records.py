@@ -1,0 +1,110 @@
+"""The per-image dump record in three formats, and reading it back.
+
+A record holds, for one input image or video frame:
+    file_name   str    input path (the video file for video frames)
+    frame       int    frame index in the video, -1 for image files
+    image_size  [H, W] image size in pixels
+    boxes       (N, 4) float32 XYXY image px, the frame of each person's DensePose result
+    scores      (N,)   float32 detection scores
+    per person k: labels (H_k, W_k) uint8 0..24 and uv (2, H_k, W_k) float32 [0, 1] in the box frame
+        at box resolution (see densepose_ext/structures/results.py).
+
+Formats (docs/apply_net.md shows how to read each without densepose_ext):
+    npz   numpy alone: np.load(path); keys file_name, frame, image_size, boxes, scores, labels_<k>, uv_<k>.
+    json  json alone: {"file_name", "frame", "image_size", "boxes", "scores", "densepose": [
+          structures.results.encode(...) per person]} (IUV of each box as a base64 PNG, U/V / 255).
+    pth   torch alone (torch.load(path, weights_only=True)): the json fields with tensors, "densepose" a
+          list of {"labels", "uv", "box"} tensors.
+"""
+from __future__ import annotations
+
+import io
+import json
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from densepose_ext.inference_io.detections import ImageDetections
+from densepose_ext.structures.results import DensePoseResult, decode, encode
+
+FORMATS = ("npz", "json", "pth")
+
+
+def _results(det: ImageDetections) -> list[DensePoseResult]:
+    return [DensePoseResult(torch.from_numpy(lab), torch.from_numpy(uv), torch.from_numpy(box))
+            for lab, uv, box in zip(det.labels, det.uv, det.boxes)]
+
+
+def _npz_bytes(file_name: str, frame: int, det: ImageDetections) -> bytes:
+    arrays = {"file_name": np.array(file_name), "frame": np.array(frame, np.int64),
+              "image_size": np.array(det.image_size, np.int64), "boxes": det.boxes, "scores": det.scores}
+    for k, (lab, uv) in enumerate(zip(det.labels, det.uv)):
+        arrays[f"labels_{k}"] = lab
+        arrays[f"uv_{k}"] = uv
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _json_bytes(file_name: str, frame: int, det: ImageDetections) -> bytes:
+    record = {"file_name": file_name, "frame": frame, "image_size": list(det.image_size),
+              "boxes": det.boxes.tolist(), "scores": det.scores.tolist(),
+              "densepose": [encode(r) for r in _results(det)]}
+    return json.dumps(record).encode("utf-8")
+
+
+def _pth_bytes(file_name: str, frame: int, det: ImageDetections) -> bytes:
+    record = {"file_name": file_name, "frame": frame, "image_size": list(det.image_size),
+              "boxes": torch.from_numpy(det.boxes), "scores": torch.from_numpy(det.scores),
+              "densepose": [{"labels": r.labels, "uv": r.uv, "box": r.box} for r in _results(det)]}
+    buffer = io.BytesIO()
+    torch.save(record, buffer)
+    return buffer.getvalue()
+
+
+_WRITERS: dict[str, Callable[[str, int, ImageDetections], bytes]] = {
+    "npz": _npz_bytes, "json": _json_bytes, "pth": _pth_bytes}
+
+
+def record_bytes(fmt: str, file_name: str, frame: int, det: ImageDetections) -> bytes:
+    """Serialise one record (see the module docstring) in format `fmt` (one of FORMATS)."""
+    if fmt not in _WRITERS:
+        raise ValueError(f"dump format: expected one of {FORMATS}, got {fmt!r}")
+    return _WRITERS[fmt](file_name, frame, det)
+
+
+def load_record(path: str) -> tuple[dict[str, Any], ImageDetections]:
+    """Read a record written by `record_bytes` (format from the extension).
+
+    Returns:
+        ({"file_name": str, "frame": int}, ImageDetections). json records come back with U, V
+        quantised to multiples of 1/255 (the PNG encoding).
+    """
+    fmt = str(path).rsplit(".", 1)[-1]
+    if fmt == "npz":
+        with np.load(path, allow_pickle=False) as z:
+            n = len(z["scores"])
+            meta = {"file_name": str(z["file_name"]), "frame": int(z["frame"])}
+            det = ImageDetections(tuple(int(s) for s in z["image_size"]), z["boxes"], z["scores"],
+                                  tuple(z[f"labels_{k}"] for k in range(n)),
+                                  tuple(z[f"uv_{k}"] for k in range(n)))
+        return meta, det
+    if fmt == "json":
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+        people = [{"labels": r.labels, "uv": r.uv} for r in map(decode, record["densepose"])]
+    elif fmt == "pth":
+        record = torch.load(path, weights_only=True)
+        people = record["densepose"]
+    else:
+        raise ValueError(f"{path}: expected extension one of {FORMATS}, got {fmt!r}")
+    meta = {"file_name": record["file_name"], "frame": int(record["frame"])}
+    det = ImageDetections(
+        tuple(int(s) for s in record["image_size"]),
+        np.asarray(record["boxes"], np.float32).reshape(-1, 4),
+        np.asarray(record["scores"], np.float32),
+        tuple(np.asarray(p["labels"], np.uint8) for p in people),
+        tuple(np.asarray(p["uv"], np.float32) for p in people),
+    )
+    return meta, det
