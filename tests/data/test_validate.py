@@ -1,0 +1,145 @@
+import json
+import math
+
+import pytest
+
+from densepose_ext.data.validate import (
+    DensePoseFormatError,
+    check_densepose_coco,
+    densepose_annotation_problems,
+    main,
+    validate_densepose_coco,
+)
+
+from .helpers import tiny_densepose_coco
+
+
+def _ann(data: dict, ann_id: int) -> dict:
+    return next(a for a in data["annotations"] if a["id"] == ann_id)
+
+
+def test_good_file_has_no_problems():
+    assert validate_densepose_coco(tiny_densepose_coco()) == []
+
+
+def _set(ann_id, field, value):
+    def mutate(data):
+        _ann(data, ann_id)[field] = value
+    return mutate
+
+
+def _set_point(ann_id, field, index, value):
+    def mutate(data):
+        _ann(data, ann_id)[field][index] = value
+    return mutate
+
+
+def _delete(ann_id, field):
+    def mutate(data):
+        del _ann(data, ann_id)[field]
+    return mutate
+
+
+def _set_mask(ann_id, part, value):
+    def mutate(data):
+        _ann(data, ann_id)["dp_masks"][part] = value
+    return mutate
+
+
+def _duplicate_image_id(data):
+    data["images"][1]["id"] = 1
+    _ann(data, 21)["image_id"] = 1
+
+
+def _drop_images(data):
+    del data["images"]
+
+
+# (mutation, expected (image_id, annotation_id, field), text that must appear in the message)
+BROKEN = {
+    "missing dp_U": (_delete(11, "dp_U"), (1, 11, "dp_U"), "missing"),
+    "unequal lengths": (
+        lambda d: _ann(d, 11)["dp_V"].append(0.5), (1, 11, "dp_x/dp_y/dp_I/dp_U/dp_V"), "dp_V=5"),
+    "dp_x at 256": (_set_point(11, "dp_x", 2, 256.0), (1, 11, "dp_x"), "first 256.0 at index 2"),
+    "negative dp_y": (_set_point(21, "dp_y", 1, -0.5), (2, 21, "dp_y"), "first -0.5 at index 1"),
+    "dp_I zero": (_set_point(11, "dp_I", 0, 0.0), (1, 11, "dp_I"), "1..24"),
+    "dp_I fractional": (_set_point(21, "dp_I", 1, 2.5), (2, 21, "dp_I"), "first 2.5 at index 1"),
+    "dp_I 25": (_set_point(21, "dp_I", 0, 25.0), (2, 21, "dp_I"), "first 25.0 at index 0"),
+    "dp_U above 1": (_set_point(11, "dp_U", 3, 1.5), (1, 11, "dp_U"), "values in [0, 1]"),
+    "dp_V NaN": (_set_point(11, "dp_V", 1, math.nan), (1, 11, "dp_V"), "first nan"),
+    "dp_x string": (_set_point(21, "dp_x", 0, "12"), (2, 21, "dp_x"), "numbers only"),
+    "dp_x not a list": (_set(21, "dp_x", 3.0), (2, 21, "dp_x"), "got float"),
+    "13 masks": (lambda d: _ann(d, 11)["dp_masks"].pop(), (1, 11, "dp_masks"), "14 entries, got 13 entries"),
+    "mask size": (_set_mask(11, 4, {"size": [128, 256], "counts": "abc"}), (1, 11, "dp_masks[4].size"), "[256, 256]"),
+    "mask not RLE": (_set_mask(11, 5, [[1, 2, 3, 4, 5, 6]]), (1, 11, "dp_masks[5]"), "RLE dict"),
+    "mask short runs": (_set_mask(11, 6, {"size": [256, 256], "counts": [10, 20]}), (1, 11, "dp_masks[6].counts"),
+                        "summing to 65536"),
+    "bbox outside": (_set(12, "bbox", [50.0, 30.0, 40.0, 25.0]), (1, 12, "bbox"), "inside the 80x60 image"),
+    "bbox negative width": (_set(12, "bbox", [50.0, 30.0, -1.0, 25.0]), (1, 12, "bbox"), "w, h >= 0"),
+    "bbox missing": (_delete(21, "bbox"), (2, 21, "bbox"), "missing"),
+    "unknown image": (_set(21, "image_id", 7), (7, 21, "image_id"), "the id of a listed image"),
+    "unknown category": (_set(21, "category_id", 2), (2, 21, "category_id"), "one of [1]"),
+    "iscrowd 2": (_set(12, "iscrowd", 2), (1, 12, "iscrowd"), "0 or 1"),
+    "keypoints length": (_set(12, "keypoints", [1, 2]), (1, 12, "keypoints"), "x, y, visibility"),
+    "duplicate annotation id": (_set(21, "id", 11), (2, 11, "id"), "unique annotation ids"),
+    "duplicate image id": (_duplicate_image_id, (1, None, "id"), "unique image ids"),
+    "no images": (_drop_images, (None, None, "images"), "missing"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_copy_reports_the_right_problem(name):
+    mutate, (image_id, ann_id, field), text = BROKEN[name]
+    data = tiny_densepose_coco()
+    mutate(data)
+    problems = validate_densepose_coco(data)
+    matching = [p for p in problems if (p.image_id, p.annotation_id, p.field) == (image_id, ann_id, field)]
+    assert len(matching) == 1, [str(p) for p in problems]
+    assert text in str(matching[0])
+    assert len(problems) == 1, [str(p) for p in problems]
+
+
+def test_every_problem_is_reported_and_named_in_the_error():
+    data = tiny_densepose_coco()
+    _set_point(11, "dp_x", 0, 300.0)(data)
+    _set_point(11, "dp_x", 1, 400.0)(data)  # same annotation and field: one problem, counting both values
+    _set_point(21, "dp_U", 0, -1.0)(data)
+    with pytest.raises(DensePoseFormatError) as info:
+        check_densepose_coco(data, "some/file.json")
+    message = str(info.value)
+    assert message.startswith("some/file.json: 2 DensePose-COCO format problem(s)")
+    assert ("image 1, annotation 11: dp_x: expected values in [0, 256) (box-256 frame), "
+            "got 2 bad value(s), first 300.0 at index 0") in message
+    assert "image 2, annotation 21: dp_U: expected values in [0, 1], got 1 bad value(s), first -1.0 at index 0" in message
+
+
+def test_dataset_dict_annotations_use_the_same_checks():
+    # The mapper's form: detectron2 annotations without image_id, the image id passed beside them.
+    ann = _ann(tiny_densepose_coco(), 21)
+    del ann["image_id"]
+    ann["dp_I"][0] = 0.0
+    problems = densepose_annotation_problems([ann], [2])
+    assert [(p.image_id, p.annotation_id, p.field) for p in problems] == [(2, 21, "dp_I")]
+
+
+def test_cli_passes_good_and_fails_broken_files(tmp_path, capsys):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(tiny_densepose_coco()))
+    bad_data = tiny_densepose_coco()
+    _set_point(21, "dp_y", 0, 256.0)(bad_data)
+    _set(12, "bbox", [70.0, 30.0, 20.0, 25.0])(bad_data)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(bad_data))
+
+    assert main([str(good)]) == 0
+    assert "good.json: OK (2 images, 4 annotations, 2 with DensePose points (6 points))" in capsys.readouterr().out
+
+    assert main([str(good), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "bad.json: image 2, annotation 21: dp_y:" in out
+    assert "bad.json: image 1, annotation 12: bbox:" in out
+    assert "bad.json: FAILED with 2 problem(s)" in out
+
+    (tmp_path / "truncated.json").write_text("{\"images\": [")
+    assert main([str(tmp_path / "truncated.json")]) == 1
+    assert "cannot read JSON" in capsys.readouterr().out
