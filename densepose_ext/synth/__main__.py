@@ -1,0 +1,45 @@
+"""CLI: ``python -m densepose_ext.synth --out DIR --num-images N --seed S [--size WxH] [--workers K]``.
+
+Also ``python -m densepose_ext.synth contact-sheet [--out docs/synth_contact_sheet.png]`` (see
+:mod:`densepose_ext.synth.contact_sheet`).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'640x480' (width x height) -> (480, 640) as (height, width)."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--size: expected WIDTHxHEIGHT such as 640x480, got {text!r}")
+    return height, width
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["contact-sheet"]:
+        from densepose_ext.synth.contact_sheet import main as contact_sheet_main
+
+        contact_sheet_main(argv[1:])
+        return
+    parser = argparse.ArgumentParser(prog="python -m densepose_ext.synth",
+                                     description="Render a DensePose-Synth dataset (DensePose-COCO format).")
+    parser.add_argument("--out", required=True, help="output folder (resumed if it exists)")
+    parser.add_argument("--num-images", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=parse_size, default=(480, 640), help="WIDTHxHEIGHT, default 640x480")
+    parser.add_argument("--workers", type=int, default=1, help="processes (output does not depend on it)")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    from densepose_ext.synth.generate import generate
+
+    coco = generate(args.out, args.num_images, seed=args.seed, size=args.size, workers=args.workers,
+                    progress=not args.no_progress)
+    print(f"{args.out}: {len(coco['images'])} images, {len(coco['annotations'])} annotations")
+
+
+if __name__ == "__main__":
+    main()

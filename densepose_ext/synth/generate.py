@@ -1,0 +1,171 @@
+"""Write a DensePose-Synth dataset: images, exact dense truth, per-image cameras/bodies, COCO JSON.
+
+Layout under OUT (see docs/FORMAT_synth.md):
+    annotations.json            COCO JSON (images, annotations with dp_* fields, person category)
+    images/<stem>.jpg           RGB image
+    dense/<stem>_IUV.png        RGB = (I, round(U*255), round(V*255)) per pixel
+    dense/<stem>_INDS.png       gray: 0 background, k = k-th annotation of the image in JSON order
+    meta/<stem>.json            camera and the exact body parameters of every person
+    shards/<stem>.json          the image's COCO records; written last, so it marks the image done
+    synth_config.json           the arguments; a resumed run must use the same ones
+
+Image ``index`` (0-based) has stem ``f"{index:06d}"``, COCO id ``index + 1`` and a random generator seeded
+by ``(seed, index)`` alone, so the output is byte-identical whatever the worker count or resume history.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from densepose_ext.synth.annotate import annotate
+from densepose_ext.synth.body_model import COCO_KEYPOINT_NAMES, COCO_SKELETON, get_body_model
+from densepose_ext.synth.render import render
+from densepose_ext.synth.scene import sample_scene
+
+PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person",
+                   "keypoints": list(COCO_KEYPOINT_NAMES), "skeleton": [list(e) for e in COCO_SKELETON]}
+_FORMAT_VERSION = 1
+
+
+def image_stem(index: int) -> str:
+    return f"{index:06d}"
+
+
+def image_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of image `index`: depends on (seed, index) only."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, index])))
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Atomic replace (no fsync: a crash loses at most the images whose shard is missing, which a
+    resumed run redoes)."""
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _encode(ext: str, image: np.ndarray, params: list[int]) -> bytes:
+    ok, buf = cv2.imencode(ext, image, params)
+    if not ok:
+        raise RuntimeError(f"cv2.imencode({ext!r}) failed for an image of shape {image.shape}")
+    return buf.tobytes()
+
+
+@functools.lru_cache(maxsize=1)
+def _surface():
+    from densepose_ext.surface import get_surface
+
+    return get_surface()
+
+
+def render_image(index: int, seed: int, size: tuple[int, int]) -> dict:
+    """Everything about image `index`: 'image' (COCO record), 'annotations' (without ids), 'rgb' (H,W,3),
+    'iuv' (H,W,3), 'inds' (H,W) uint8 arrays, 'meta' (camera + people) and 'jpeg_quality'."""
+    rng = image_rng(seed, index)
+    model = get_body_model()
+    scene = sample_scene(model, rng, size)
+    rendering = render(scene, _surface(), rng)
+    annotations, inds, person_to_ann = annotate(scene.camera, [p.keypoints for p in scene.people], rendering)
+    meta = {"camera": scene.camera.to_json(),
+            "people": [dict(p.to_json(), annotation=k) for p, k in zip(scene.people, person_to_ann)]}
+    stem = image_stem(index)
+    return {
+        "image": {"id": index + 1, "file_name": f"{stem}.jpg", "height": size[0], "width": size[1]},
+        "annotations": annotations, "rgb": rendering.image, "inds": inds,
+        "iuv": np.stack([rendering.part, rendering.u8, rendering.v8], axis=2),
+        "meta": meta, "jpeg_quality": scene.jpeg_quality,
+    }
+
+
+def write_image(out: Path, index: int, seed: int, size: tuple[int, int]) -> int:
+    """Render image `index` and write its files, the shard last. Returns the index."""
+    cv2.setNumThreads(1)
+    r = render_image(index, seed, size)
+    stem = image_stem(index)
+    _write(out / "images" / f"{stem}.jpg",
+           _encode(".jpg", r["rgb"][:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, r["jpeg_quality"]]))
+    png = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    _write(out / "dense" / f"{stem}_IUV.png", _encode(".png", r["iuv"][:, :, ::-1], png))
+    _write(out / "dense" / f"{stem}_INDS.png", _encode(".png", r["inds"], png))
+    _write(out / "meta" / f"{stem}.json", json.dumps(r["meta"]).encode())
+    _write(out / "shards" / f"{stem}.json",
+           json.dumps({"image": r["image"], "annotations": r["annotations"]}).encode())
+    return index
+
+
+def _check_config(out: Path, config: dict) -> None:
+    path = out / "synth_config.json"
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old != config:
+            raise ValueError(f"{path}: this folder was generated with {old}, not {config}; "
+                             "use a new --out folder or the same arguments to resume")
+    else:
+        _write(path, json.dumps(config, indent=1).encode())
+
+
+def merge(out: Path, num_images: int) -> dict:
+    """Merge the shards of images 0..num_images-1 into OUT/annotations.json (annotation ids numbered in
+    image order from 1). Returns the COCO dict."""
+    images, annotations = [], []
+    for index in range(num_images):
+        shard_path = out / "shards" / f"{image_stem(index)}.json"
+        if not shard_path.is_file():
+            raise FileNotFoundError(f"{shard_path}: image {index} is not rendered yet; rerun the generator")
+        shard = json.loads(shard_path.read_text())
+        images.append(shard["image"])
+        for ann in shard["annotations"]:
+            annotations.append(dict(id=len(annotations) + 1, image_id=shard["image"]["id"], **ann))
+    coco = {"info": {"description": "DensePose-Synth (densepose_ext)", "version": str(_FORMAT_VERSION)},
+            "images": images, "annotations": annotations, "categories": [PERSON_CATEGORY]}
+    _write(out / "annotations.json", json.dumps(coco).encode())
+    return coco
+
+
+def _init_worker() -> None:
+    # each worker renders one image at a time on one core; BLAS/OpenCV threads would only contend
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
+    cv2.setNumThreads(1)
+    get_body_model()
+    _surface()
+
+
+def generate(out: str | os.PathLike, num_images: int, seed: int = 0, size: tuple[int, int] = (480, 640),
+             workers: int = 1, progress: bool = True) -> dict:
+    """Render images 0..num_images-1 into `out` (skipping those already done), then merge the JSON.
+    size = (height, width). Returns the merged COCO dict."""
+    if num_images < 0 or workers < 1 or min(size) < 16:
+        raise ValueError(f"expected num_images >= 0, workers >= 1, size >= 16 px; got {num_images}, "
+                         f"{workers}, {size}")
+    out = Path(out)
+    for sub in ("images", "dense", "meta", "shards"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    _check_config(out, {"format_version": _FORMAT_VERSION, "seed": seed, "size": list(size)})
+    todo = [i for i in range(num_images) if not (out / "shards" / f"{image_stem(i)}.json").is_file()]
+    task = functools.partial(write_image, out, seed=seed, size=size)
+    from tqdm import tqdm
+
+    bar = tqdm(total=num_images, initial=num_images - len(todo), disable=not progress, desc="synth", unit="img")
+    if workers == 1 or len(todo) <= 1:
+        _init_worker()
+        for index in todo:
+            task(index)
+            bar.update(1)
+    else:
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with ctx.Pool(workers, initializer=_init_worker) as pool:
+            for _ in pool.imap_unordered(task, todo):
+                bar.update(1)
+    bar.close()
+    return merge(out, num_images)
