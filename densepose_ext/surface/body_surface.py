@@ -1,0 +1,170 @@
+"""BodySurface: the one object that knows the DensePose body surface (parts, charts, mirror map, geodesics).
+
+Frames (see docs/CONTRACTS.md):
+    surface: a point is (face index into ``faces``, barycentric (3,) >= 0 summing to 1); 3D positions are
+        rest-pose metres (anny: +z up, body facing -y, +x = the person's left).
+    chart: fine part I in 1..24 and (U, V) in [0, 1]; each part's chart is injective, so (I, U, V) names
+        exactly one surface point (points outside a part's convex chart boundary snap to its edge).
+
+Arrays (numpy, read-only):
+    vertices (V, 3) float32 metres; faces (F, 3) int64; face_part (F,) int64 in 1..24;
+    face_uv (F, 3, 2) float32 chart (U, V) per face corner; vertex_mirror (V,) int64 or None.
+
+Usage::
+
+    from densepose_ext.surface import get_surface
+    s = get_surface()                          # committed anny asset; anny itself is not imported
+    face, bary = s.iuv_to_surface(I, U, V)     # (N,), (N, 3)
+    I2, U2, V2 = s.mirror_iuv(I, U, V)         # left <-> right
+    xyz = s.surface_to_xyz(face, bary)         # (N, 3) rest pose metres
+
+For the anny asset, ``faces`` index anny's own vertex order; see ``anny_build`` for how to draw a posed
+anny body with them.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from typing import Optional
+
+import numpy as np
+
+from .asset import DEFAULT_ASSET, load_asset
+from .chart_lookup import ChartLookup
+from .mirror import face_mirror_map, find_vertex_mirror
+from .parts import FINE_PART_MIRROR, NUM_FINE_PARTS
+
+LUT_SIZE = 256
+
+
+class BodySurface:
+    """Body surface built from arrays (see module docstring for shapes and frames).
+
+    Args:
+        vertices, faces, face_part, face_uv: the mesh, its part labels and per-corner charts.
+        vertex_mirror: (V,) index of each vertex's left-right mirror vertex; computed from the geometry
+            (reflection x -> -x) when None.
+        name: short description of the source (for messages).
+    """
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, face_part: np.ndarray, face_uv: np.ndarray,
+                 vertex_mirror: Optional[np.ndarray] = None, name: str = "surface"):
+        self.name = name
+        self.vertices = _readonly(np.asarray(vertices, dtype=np.float32), "vertices", (-1, 3), name)
+        self.faces = _readonly(np.asarray(faces, dtype=np.int64), "faces", (-1, 3), name)
+        self.face_part = _readonly(np.asarray(face_part, dtype=np.int64), "face_part", (len(self.faces),), name)
+        self.face_uv = _readonly(np.asarray(face_uv, dtype=np.float32), "face_uv", (len(self.faces), 3, 2), name)
+        if self.faces.min() < 0 or self.faces.max() >= len(self.vertices):
+            raise ValueError(f"{name}: faces index vertices 0..{len(self.vertices) - 1}, "
+                             f"got range {self.faces.min()}..{self.faces.max()}")
+        present = np.unique(self.face_part)
+        if present[0] < 1 or present[-1] > NUM_FINE_PARTS or len(present) != NUM_FINE_PARTS:
+            raise ValueError(f"{name}: face_part must use every part 1..{NUM_FINE_PARTS}, got {present.tolist()}")
+        if self.face_uv.min() < 0.0 or self.face_uv.max() > 1.0:
+            raise ValueError(f"{name}: face_uv must lie in [0, 1], got range "
+                             f"{self.face_uv.min():.4g}..{self.face_uv.max():.4g}")
+        self._vertex_mirror = None if vertex_mirror is None else _readonly(
+            np.asarray(vertex_mirror, dtype=np.int64), "vertex_mirror", (len(self.vertices),), name)
+
+    # ----------------------------------------------------------------------------------- lazy parts
+    @functools.cached_property
+    def vertex_mirror(self) -> np.ndarray:
+        """(V,) int64 mirror vertex of each vertex."""
+        return self._vertex_mirror if self._vertex_mirror is not None else find_vertex_mirror(
+            self.vertices.astype(np.float64))
+
+    @functools.cached_property
+    def _face_mirror(self) -> tuple[np.ndarray, np.ndarray]:
+        return face_mirror_map(self.faces, self.vertex_mirror)
+
+    @functools.cached_property
+    def _lookup(self) -> ChartLookup:
+        return ChartLookup(self.face_part, self.face_uv, NUM_FINE_PARTS)
+
+    # ------------------------------------------------------------------------------ conversions
+    def iuv_to_surface(self, i: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chart -> surface. i (N,) int in 1..24, u, v (N,) in [0, 1] (clipped).
+
+        Returns face (N,) int64 and barycentric (N, 3) float64 (>= 0, rows sum to 1).
+        """
+        return self._lookup.locate(i, u, v)
+
+    def surface_to_iuv(self, face: np.ndarray, bary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Surface -> chart. face (N,) int, bary (N, 3). Returns I (N,) int64, U, V (N,) float64 in [0, 1]."""
+        face, bary = self._check_surface(face, bary)
+        uv = np.einsum("nk,nkc->nc", bary, self.face_uv[face].astype(np.float64))
+        return self.face_part[face], uv[:, 0], uv[:, 1]
+
+    def surface_to_xyz(self, face: np.ndarray, bary: np.ndarray) -> np.ndarray:
+        """Surface -> (N, 3) float64 rest-pose position in metres."""
+        face, bary = self._check_surface(face, bary)
+        return np.einsum("nk,nkc->nc", bary, self.vertices[self.faces[face]].astype(np.float64))
+
+    def surface_to_vertex(self, face: np.ndarray, bary: np.ndarray) -> np.ndarray:
+        """Surface -> (N,) int64 index of the face corner with the largest barycentric (nearest vertex
+        in barycentric terms)."""
+        face, bary = self._check_surface(face, bary)
+        return self.faces[face, np.argmax(bary, axis=1)]
+
+    def mirror_surface(self, face: np.ndarray, bary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Left-right mirror of surface points: exact, via the mesh's vertex symmetry."""
+        face, bary = self._check_surface(face, bary)
+        face_mirror, corner_perm = self._face_mirror
+        return face_mirror[face], np.take_along_axis(bary, corner_perm[face], axis=1)
+
+    def mirror_iuv(self, i: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(I, U, V) (N,) -> (I', U', V') of the mirrored surface point; I' == FINE_PART_MIRROR[I]."""
+        return self.surface_to_iuv(*self.mirror_surface(*self.iuv_to_surface(i, u, v)))
+
+    def mirror_lut(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mirror map as the reference's tables: U_transforms, V_transforms, each (24, 256, 256) float64,
+        indexed [I - 1, int(v * 255), int(u * 255)], giving (U', V') on part FINE_PART_MIRROR[I]."""
+        grid = np.arange(LUT_SIZE) / (LUT_SIZE - 1)
+        part, vv, uu = np.meshgrid(np.arange(1, NUM_FINE_PARTS + 1), grid, grid, indexing="ij")
+        i2, u2, v2 = self.mirror_iuv(part.ravel(), uu.ravel(), vv.ravel())
+        if np.any(i2 != FINE_PART_MIRROR[part.ravel()]):
+            raise RuntimeError(f"{self.name}: mirrored parts disagree with FINE_PART_MIRROR")
+        shape = (NUM_FINE_PARTS, LUT_SIZE, LUT_SIZE)
+        return u2.reshape(shape), v2.reshape(shape)
+
+    # ------------------------------------------------------------------------------- helpers
+    def _check_surface(self, face: np.ndarray, bary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        face = np.asarray(face, dtype=np.int64).ravel()
+        bary = np.asarray(bary, dtype=np.float64).reshape(-1, 3)
+        if len(face) != len(bary):
+            raise ValueError(f"face has {len(face)} entries but bary has {len(bary)} rows")
+        if face.size and (face.min() < 0 or face.max() >= len(self.faces)):
+            raise ValueError(f"{self.name}: face index must be in 0..{len(self.faces) - 1}, "
+                             f"got range {face.min()}..{face.max()}")
+        return face, bary
+
+
+def _readonly(a: np.ndarray, field: str, shape: tuple[int, ...], name: str) -> np.ndarray:
+    if a.ndim != len(shape) or any(s not in (-1, t) for s, t in zip(shape, a.shape)):
+        raise ValueError(f"{name}: {field} must have shape {shape} (-1 = any), got {a.shape}")
+    a = a.copy()
+    a.setflags(write=False)
+    return a
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_surface(backend: str, path: str) -> BodySurface:
+    if backend == "anny":
+        arrays = load_asset(path)
+        return BodySurface(arrays["vertices"], arrays["faces"], arrays["face_part"], arrays["face_uv"],
+                           arrays["vertex_mirror"], name=f"anny asset {path} ({arrays['source']})")
+    raise ValueError(f"unknown surface backend {backend!r}; expected 'anny' or 'smpl'")
+
+
+def get_surface(backend: str = "anny", data_dir: Optional[str | os.PathLike] = None) -> BodySurface:
+    """Cached BodySurface.
+
+    Args:
+        backend: "anny" (default; the committed asset, or ``data_dir``/anny_surface.npz when given) or
+            "smpl" (user-owned SMPL-based DensePose geometry files in ``data_dir``).
+        data_dir: directory of the backend's files.
+    """
+    if backend == "anny":
+        path = DEFAULT_ASSET if data_dir is None else os.path.join(data_dir, DEFAULT_ASSET.name)
+        return _cached_surface("anny", str(path))
+    return _cached_surface(backend, "" if data_dir is None else str(data_dir))
