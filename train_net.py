@@ -1,0 +1,95 @@
+#!/usr/bin/env python
+"""Train or evaluate DensePose R-CNN with detectron2 (glue only; the work is in densepose_ext).
+
+    python train_net.py --config-file configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml
+    python train_net.py --config-file CFG --num-gpus 2 MODEL.DEVICE cpu     # 2 gloo processes
+    python train_net.py --config-file CFG --eval-only MODEL.WEIGHTS model_final.pth
+
+`--num-gpus N` starts N processes (on CPU when MODEL.DEVICE is cpu).
+"""
+import logging
+
+import detectron2.utils.comm as comm
+from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.config import get_cfg
+from detectron2.data import build_detection_test_loader, build_detection_train_loader
+from detectron2.engine import DefaultTrainer, default_argument_parser, default_setup
+from detectron2.evaluation import verify_results
+
+import densepose_ext  # noqa: F401  (registers datasets, ROI heads, ...)
+import densepose_ext.modeling  # noqa: F401  (registers DensePoseROIHeads)
+from densepose_ext.config import add_densepose_config
+from densepose_ext.engine import launch
+
+logger = logging.getLogger("densepose_ext.train_net")
+
+
+def _densepose_mapper(cfg, is_train: bool):
+    """The data helper's mapper; detectron2's plain mapper (no DensePose targets) until it exists."""
+    try:
+        from densepose_ext.data.dataset_mapper import DensePoseDatasetMapper
+    except ImportError:
+        logger.warning("densepose_ext.data.dataset_mapper is missing: training without DensePose targets")
+        return None
+    return DensePoseDatasetMapper(cfg, is_train)
+
+
+class Trainer(DefaultTrainer):
+    """DefaultTrainer with the DensePose mapper and evaluator."""
+
+    @classmethod
+    def build_train_loader(cls, cfg):
+        return build_detection_train_loader(cfg, mapper=_densepose_mapper(cfg, True))
+
+    @classmethod
+    def build_test_loader(cls, cfg, dataset_name):
+        return build_detection_test_loader(cfg, dataset_name, mapper=_densepose_mapper(cfg, False))
+
+    @classmethod
+    def build_evaluator(cls, cfg, dataset_name, output_folder=None):
+        try:
+            from densepose_ext.evaluation import DensePoseCOCOEvaluator
+        except ImportError:
+            from detectron2.evaluation import COCOEvaluator
+
+            logger.warning("densepose_ext.evaluation.DensePoseCOCOEvaluator is missing: box AP only")
+            return COCOEvaluator(dataset_name, output_dir=output_folder)
+        return DensePoseCOCOEvaluator(dataset_name, output_dir=output_folder)
+
+
+def build_config(args):
+    cfg = get_cfg()
+    add_densepose_config(cfg)
+    cfg.merge_from_file(args.config_file)
+    cfg.merge_from_list(args.opts)
+    cfg.freeze()
+    return cfg
+
+
+def main(args):
+    cfg = build_config(args)
+    default_setup(cfg, args)
+    if args.eval_only:
+        model = Trainer.build_model(cfg)
+        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
+        res = Trainer.test(cfg, model)
+        if comm.is_main_process():
+            verify_results(cfg, res)
+        return res
+    trainer = Trainer(cfg)
+    trainer.resume_or_load(resume=args.resume)
+    return trainer.train()
+
+
+if __name__ == "__main__":
+    args = default_argument_parser().parse_args()
+    print("Command Line Args:", args)
+    launch(
+        main,
+        args.num_gpus,
+        num_machines=args.num_machines,
+        machine_rank=args.machine_rank,
+        dist_url=args.dist_url,
+        args=(args,),
+        device=build_config(args).MODEL.DEVICE,
+    )
