@@ -23,7 +23,15 @@ from densepose_ext.inference_io.inputs import InputError
 from densepose_ext.inference_io.predictor import detections_predictor, setup_inference_cfg
 from densepose_ext.inference_io.records import FORMATS
 from densepose_ext.inference_io.runner import RunSummary
-from densepose_ext.vis.visualizers import VISUALIZER_REGISTRY
+from densepose_ext.vis.visualizers import VISUALIZER_REGISTRY, build_visualizer
+
+
+def _visualizer_list(names: str) -> str:
+    try:
+        build_visualizer(names)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+    return names
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", parents=[common], help="render visualizations")
     names = ",".join(sorted(name for name, _ in VISUALIZER_REGISTRY))
-    show.add_argument("visualizers", help=f"comma-separated, drawn in order, from: {names}")
+    show.add_argument("visualizers", type=_visualizer_list, help=f"comma-separated, drawn in order, from: {names}")
     show.add_argument("--output", default="densepose_show",
                       help="folder, or an image file (one image input) or video file (video input)")
     show.add_argument("--legend", action="store_true", help="add a colour legend beside each picture")

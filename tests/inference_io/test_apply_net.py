@@ -1,0 +1,182 @@
+"""apply_net.py end to end with a small random-weight model built from the CPU config.
+
+The model's detections are meaningless but real (boxes, scores, DensePose grids), so these tests
+check plumbing against the model: names, order, exit status, formats, IUV/record agreement, videos.
+"""
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from densepose_ext.inference_io.commands import dump
+from densepose_ext.inference_io.predictor import BatchPredictor, detections_predictor, setup_inference_cfg
+from densepose_ext.inference_io.records import load_record
+from densepose_ext.vis.iuv_image import composite_iuv, iuv_png_arrays
+
+from .media import make_folder, write_image, write_video
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = str(REPO / "configs" / "synth" / "densepose_rcnn_R_18ish_FPN_cpu.yaml")
+# Few, low-scoring detections: random weights score around 0.5, and 3 people per image keep it fast.
+OPTS = ["TEST.DETECTIONS_PER_IMAGE", "3", "INPUT.MIN_SIZE_TEST", "128"]
+FLAGS = ["--device", "cpu", "--min-score", "0.0", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    import densepose_ext.modeling  # noqa: F401  registers DensePoseROIHeads
+    from detectron2.checkpoint import DetectionCheckpointer
+    from detectron2.modeling import build_model
+
+    torch.manual_seed(0)
+    model = build_model(setup_inference_cfg(CONFIG, "", device="cpu"))
+    folder = tmp_path_factory.mktemp("weights")
+    DetectionCheckpointer(model, save_dir=str(folder)).save("random")
+    return str(folder / "random.pth")
+
+
+@pytest.fixture(scope="module")
+def apply_net():
+    spec = importlib.util.spec_from_file_location("apply_net", REPO / "apply_net.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dump_cli_folder_with_bad_files_and_iuv_agreement(tmp_path, weights):
+    folder = make_folder(tmp_path / "in")
+    out, iuv_dir = tmp_path / "dump", tmp_path / "iuv"
+    cmd = [sys.executable, str(REPO / "apply_net.py"), "dump", CONFIG, weights, str(folder),
+           "--output", str(out), "--iuv-dir", str(iuv_dir), "--batch-size", "2", *FLAGS, *OPTS]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # one unreadable input
+    assert "unreadable input: " in result.stderr and "broken.jpg" in result.stderr
+    assert "notes.txt" not in result.stderr.split("unreadable input")[-1]
+
+    index = json.loads((out / "index.json").read_text())
+    assert [(e["name"], e["record"]) for e in index["inputs"]] == [
+        ("broken", None), ("img_a", "img_a.npz"), ("img_b", "img_b.npz"), ("img_c", "img_c.npz")]
+    people = 0
+    for name in ("img_a", "img_b", "img_c"):
+        meta, det = load_record(str(out / f"{name}.npz"))
+        assert Path(meta["file_name"]).name.startswith(name) and det.image_size == (48, 64)
+        people += len(det)
+        iuv = cv2.imread(str(iuv_dir / f"{name}_IUV.png"), cv2.IMREAD_UNCHANGED)
+        inds = cv2.imread(str(iuv_dir / f"{name}_INDS.png"), cv2.IMREAD_UNCHANGED)
+        expected_iuv, expected_inds = iuv_png_arrays(composite_iuv(det))
+        np.testing.assert_array_equal(iuv, expected_iuv)
+        np.testing.assert_array_equal(inds, expected_inds)
+        # every labelled pixel belongs to a dumped person; the I channel is a valid part
+        assert ((iuv[..., 0] > 0) == (inds > 0)).all() and inds.max() <= len(det)
+        assert (iuv[..., 0] <= 24).all()
+    assert people > 0 and len(list(iuv_dir.iterdir())) == 6
+
+
+@pytest.mark.parametrize("fmt", ["json", "pth"])
+def test_dump_formats_on_a_glob_agree_with_npz(tmp_path, weights, apply_net, fmt):
+    for k in range(2):
+        write_image(tmp_path / "in" / f"g{k}.png", seed=10 + k)
+    pattern = str(tmp_path / "in" / "g*.png")
+    for f in ("npz", fmt):
+        assert apply_net.main(["dump", CONFIG, weights, pattern, "--output", str(tmp_path / f),
+                               "--format", f, *FLAGS, *OPTS]) == 0
+    for k in range(2):
+        _, det_npz = load_record(str(tmp_path / "npz" / f"g{k}.npz"))
+        _, det = load_record(str(tmp_path / fmt / f"g{k}.{fmt}"))
+        np.testing.assert_allclose(det.boxes, det_npz.boxes, atol=1e-4)
+        for a, b in zip(det.labels, det_npz.labels):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_show_glob_single_image_and_errors(tmp_path, weights, apply_net):
+    for k in range(3):
+        write_image(tmp_path / "in" / f"s{k}.jpg", seed=20 + k)
+    out = tmp_path / "show"
+    assert apply_net.main(["show", CONFIG, weights, str(tmp_path / "in" / "s*.jpg"), "dp_segm,bbox",
+                           "--output", str(out), "--legend", *FLAGS, *OPTS]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["s0.png", "s1.png", "s2.png"]
+    picture = cv2.imread(str(out / "s0.png"))
+    assert picture.shape[1] > 64 and picture.shape[0] >= 48  # legend beside the 48x64 image
+
+    single = tmp_path / "one.jpg"
+    assert apply_net.main(["show", CONFIG, weights, str(tmp_path / "in" / "s1.jpg"), "dp_contour",
+                           "--output", str(single), *FLAGS, *OPTS]) == 0
+    assert cv2.imread(str(single)).shape == (48, 64, 3)
+
+    with pytest.raises(SystemExit) as exit_info:  # several inputs cannot go to one picture file
+        apply_net.main(["show", CONFIG, weights, str(tmp_path / "in"), "dp_u", "--output", str(single),
+                        *FLAGS, *OPTS])
+    assert exit_info.value.code == 2
+    with pytest.raises(SystemExit) as exit_info:
+        apply_net.main(["show", CONFIG, weights, str(tmp_path / "in"), "dp_nope", *FLAGS])
+    assert exit_info.value.code == 2
+
+
+def test_video_to_video_frames_and_dump(tmp_path, weights, apply_net):
+    clip = tmp_path / "clip.mp4"
+    write_video(clip, 3)
+    video_out = tmp_path / "rendered.avi"
+    assert apply_net.main(["show", CONFIG, weights, str(clip), "dp_iuv,bbox", "--output", str(video_out),
+                           *FLAGS, *OPTS]) == 0
+    capture = cv2.VideoCapture(str(video_out))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    assert (capture.get(cv2.CAP_PROP_FRAME_HEIGHT), capture.get(cv2.CAP_PROP_FRAME_WIDTH)) == (48, 64)
+    capture.release()
+    assert not list(tmp_path.glob(".*partial*"))
+
+    dump_out = tmp_path / "dump"
+    assert apply_net.main(["dump", CONFIG, weights, str(clip), "--output", str(dump_out), "--batch-size",
+                           "3", *FLAGS, *OPTS]) == 0
+    assert sorted(p.name for p in (dump_out / "clip").iterdir()) == [
+        "frame_000000.npz", "frame_000001.npz", "frame_000002.npz"]
+    metas = [load_record(str(dump_out / "clip" / f"frame_{k:06d}.npz"))[0] for k in range(3)]
+    assert [m["frame"] for m in metas] == [0, 1, 2] and all(m["file_name"] == str(clip) for m in metas)
+
+
+def test_batch_predictor_matches_detectron2_default_predictor(weights):
+    cfg = setup_inference_cfg(CONFIG, weights, OPTS, device="cpu", min_score=0.0)
+    predictor = BatchPredictor(cfg)
+    images = [np.random.default_rng(s).integers(0, 255, (48, 64, 3), dtype=np.uint8) for s in (0, 1)]
+    single = [predictor(image)["instances"] for image in images]  # detectron2's own __call__
+    batched = predictor.predict_batch(images)
+    for one, both in zip(single, batched):
+        torch.testing.assert_close(both.pred_boxes.tensor, one.pred_boxes.tensor, atol=1e-3, rtol=1e-4)
+        torch.testing.assert_close(both.scores, one.scores, atol=1e-4, rtol=1e-4)
+        assert [r.labels.shape for r in both.pred_densepose] == [r.labels.shape for r in one.pred_densepose]
+
+
+def test_interrupted_real_dump_resumes(tmp_path, weights):
+    folder = tmp_path / "in"
+    for k in range(4):
+        write_image(folder / f"r{k}.png", seed=30 + k)
+    predict = detections_predictor(setup_inference_cfg(CONFIG, weights, OPTS, "cpu", 0.0))
+    calls = []
+
+    def interrupted(images):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(len(images))
+        return predict(images)
+
+    out = tmp_path / "dump"
+    with pytest.raises(KeyboardInterrupt):
+        dump(str(folder), interrupted, str(out), batch_size=2, show_progress=False)
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(first) == ["r0.npz", "r1.npz"]
+    summary = dump(str(folder), predict, str(out), batch_size=2, show_progress=False)
+    assert (summary.processed, summary.skipped) == (2, 2)
+    assert sorted(p.name for p in out.iterdir()) == ["index.json", "r0.npz", "r1.npz", "r2.npz", "r3.npz"]
+    assert all((out / name).read_bytes() == data for name, data in first.items())
+
+
+def test_device_from_flag_config_or_fallback(monkeypatch):
+    assert setup_inference_cfg(CONFIG, "", device="cpu").MODEL.DEVICE == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert setup_inference_cfg(CONFIG, "", ["MODEL.DEVICE", "cuda"]).MODEL.DEVICE == "cpu"
+    assert setup_inference_cfg(CONFIG, "", ["MODEL.DEVICE", "cuda"], device="cuda:1").MODEL.DEVICE == "cuda:1"

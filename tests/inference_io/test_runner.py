@@ -1,0 +1,103 @@
+"""The apply loop with a stand-in predictor: batching, order, errors, interruption and resume."""
+import json
+
+import numpy as np
+import pytest
+
+from densepose_ext.inference_io.commands import dump
+from densepose_ext.inference_io.detections import ImageDetections
+from densepose_ext.inference_io.records import load_record
+
+from .media import make_folder, write_image
+
+
+class FakePredictor:
+    """One person per image covering its top-left quarter, labelled by the image's mean intensity, so
+    every record can be traced back to its image. Records each call's batch size; can be told to
+    raise KeyboardInterrupt after some calls (an interrupted run)."""
+
+    def __init__(self, interrupt_after=None):
+        self.batches = []
+        self.interrupt_after = interrupt_after
+
+    def __call__(self, images):
+        if self.interrupt_after is not None and len(self.batches) >= self.interrupt_after:
+            raise KeyboardInterrupt
+        self.batches.append(len(images))
+        out = []
+        for image in images:
+            h, w = image.shape[:2]
+            label = np.full((h // 2, w // 2), 1 + int(image.mean()) % 24, np.uint8)
+            out.append(ImageDetections((h, w), np.array([[0, 0, w // 2, h // 2]], np.float32),
+                                       np.array([0.9], np.float32), (label,),
+                                       (np.full((2, h // 2, w // 2), 0.5, np.float32),)))
+        return out
+
+
+def _folder_of(tmp_path, n):
+    for k in range(n):
+        write_image(tmp_path / "in" / f"im{k:02d}.png", seed=k)
+    return str(tmp_path / "in")
+
+
+def _records(out):
+    return sorted(p.name for p in out.iterdir() if p.suffix == ".npz" and not p.name.startswith("."))
+
+
+@pytest.mark.parametrize("batch_size,expected", [(1, [1] * 5), (2, [2, 2, 1]), (8, [5])])
+def test_batches_and_identical_records_for_any_batch_size(tmp_path, batch_size, expected):
+    fake = FakePredictor()
+    summary = dump(_folder_of(tmp_path, 5), fake, str(tmp_path / "out"), batch_size=batch_size,
+                   show_progress=False)
+    assert fake.batches == expected and summary.processed == 5
+    reference = FakePredictor()([write_image(tmp_path / "again.png", seed=3)])[0]
+    _, det = load_record(str(tmp_path / "out" / "im03.npz"))
+    np.testing.assert_array_equal(det.labels[0], reference.labels[0])
+
+
+def test_errors_are_listed_in_input_order_and_not_predicted(tmp_path):
+    fake = FakePredictor()
+    out = tmp_path / "out"
+    summary = dump(str(make_folder(tmp_path / "in")), fake, str(out), batch_size=2, show_progress=False)
+    assert [e["name"] for e in summary.failed] == ["broken"]
+    assert fake.batches == [2, 1]
+    index = json.loads((out / "index.json").read_text())
+    assert [(e["name"], e["record"]) for e in index["inputs"]] == [
+        ("broken", None), ("img_a", "img_a.npz"), ("img_b", "img_b.npz"), ("img_c", "img_c.npz")]
+    assert _records(out) == ["img_a.npz", "img_b.npz", "img_c.npz"]
+
+
+def test_interrupted_dump_resumes_without_duplicates_or_rework(tmp_path):
+    folder, out = _folder_of(tmp_path, 7), tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        dump(folder, FakePredictor(interrupt_after=2), str(out), batch_size=2, show_progress=False)
+    assert _records(out) == ["im00.npz", "im01.npz", "im02.npz", "im03.npz"]
+    # a record torn by the interruption (killed during a write) is only ever a hidden temporary
+    (out / ".im04.partial.npz").write_bytes(b"torn")
+    before = {p: (out / p).stat().st_mtime_ns for p in _records(out)}
+
+    resumed = FakePredictor()
+    summary = dump(folder, resumed, str(out), batch_size=2, show_progress=False)
+    assert resumed.batches == [2, 1]  # only im04..im06 predicted
+    assert (summary.processed, summary.skipped) == (3, 4)
+    assert _records(out) == [f"im{k:02d}.npz" for k in range(7)]
+    assert sorted(p.name for p in out.iterdir()) == [f"im{k:02d}.npz" for k in range(7)] + ["index.json"]
+    assert {p: (out / p).stat().st_mtime_ns for p in before} == before  # done records untouched
+    names = [e["name"] for e in json.loads((out / "index.json").read_text())["inputs"]]
+    assert names == [f"im{k:02d}" for k in range(7)]
+
+
+def test_iuv_outputs_take_part_in_resume(tmp_path):
+    folder, out, iuv = _folder_of(tmp_path, 3), tmp_path / "out", tmp_path / "iuv"
+    dump(folder, FakePredictor(), str(out), show_progress=False)
+    fake = FakePredictor()
+    dump(folder, fake, str(out), iuv_dir=str(iuv), show_progress=False)
+    assert fake.batches == [1, 1, 1]  # records existed but IUV pictures did not
+    assert sorted(p.name for p in iuv.iterdir()) == [f"im{k:02d}_{kind}.png" for k in range(3)
+                                                      for kind in ("INDS", "IUV")]
+
+
+def test_batch_size_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="--batch-size: expected >= 1, got 0"):
+        dump(_folder_of(tmp_path, 1), FakePredictor(), str(tmp_path / "out"), batch_size=0,
+             show_progress=False)
