@@ -78,7 +78,7 @@ def render_image(index: int, seed: int, size: tuple[int, int]) -> dict:
     return {
         "image": {"id": index + 1, "file_name": f"{stem}.jpg", "height": size[0], "width": size[1]},
         "annotations": annotations, "rgb": rendering.image, "inds": inds,
-        "iuv": np.stack([rendering.part, rendering.u8, rendering.v8], axis=2),
+        "iuv": rendering.iuv(),
         "meta": meta, "jpeg_quality": scene.jpeg_quality,
     }
 

@@ -24,16 +24,20 @@ class Rendering:
     """Per-pixel results, image px frame, shape (H,W) unless noted.
 
     image (H,W,3) uint8 RGB (before JPEG); person int16: index into scene.people, -1 = background;
-    part uint8: fine label 0..24; u8, v8 uint8: round(U*255), round(V*255) of the chart coords (0 on
-    background); depth float32: camera depth in metres (inf on background).
+    part uint8: fine label 0..24; uv (H,W,2) float32: chart (U, V) in [0,1] (0 on background);
+    depth float32: camera depth in metres (inf on background).
     """
 
     image: np.ndarray
     person: np.ndarray
     part: np.ndarray
-    u8: np.ndarray
-    v8: np.ndarray
+    uv: np.ndarray
     depth: np.ndarray
+
+    def iuv(self) -> np.ndarray:
+        """(H,W,3) uint8 IUV image: (I, round(U*255), round(V*255))."""
+        uv8 = np.rint(self.uv * 255.0).astype(np.uint8)
+        return np.concatenate([self.part[:, :, None], uv8], axis=2)
 
 
 _NOISE_BANK_SIZE = 1024
@@ -95,10 +99,8 @@ def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
     person[fg] = person_fg
     part = np.zeros((height, width), dtype=np.uint8)
     part[fg] = part_fg
-    u8 = np.zeros((height, width), dtype=np.uint8)
-    v8 = np.zeros((height, width), dtype=np.uint8)
-    u8[fg] = np.rint(np.clip(uv_fg[:, 0], 0, 1) * 255)
-    v8[fg] = np.rint(np.clip(uv_fg[:, 1], 0, 1) * 255)
+    uv = np.zeros((height, width, 2), dtype=np.float32)
+    uv[fg] = np.clip(uv_fg, 0.0, 1.0)
 
     colour_fg = np.zeros((len(fg_face), 3), dtype=np.float32)
     incidence = vertex_face_incidence(faces, num_verts) if scene.people else None
@@ -119,4 +121,4 @@ def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
     rgb *= 255.0
     rgb += 0.5
     image = np.clip(rgb, 0.0, 255.0, out=rgb).astype(np.uint8)
-    return Rendering(image=image, person=person, part=part, u8=u8, v8=v8, depth=depth)
+    return Rendering(image=image, person=person, part=part, uv=uv, depth=depth)
