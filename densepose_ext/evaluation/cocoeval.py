@@ -74,13 +74,15 @@ def run_cocoeval(
     coco_gt: COCO,
     coco_dt: COCO,
     table: SimilarityTable,
-    iou_thresholds: Optional[np.ndarray] = None,
-    summarize: bool = True,
+    match_only_at: Optional[float] = None,
 ) -> SimilarityCOCOeval:
-    """Match and (if ``summarize``) accumulate; ``iou_thresholds`` overrides 0.50:0.05:0.95."""
+    """Match and accumulate with the keypoint protocol, or with ``match_only_at`` only match (``evalImgs``), at
+    that single threshold and for the area range "all"."""
     ev = SimilarityCOCOeval(coco_gt, coco_dt, table)
-    if iou_thresholds is not None:
-        ev.params.iouThrs = np.asarray(iou_thresholds, dtype=np.float64)
+    summarize = match_only_at is None
+    if not summarize:
+        ev.params.iouThrs = np.array([match_only_at], dtype=np.float64)
+        ev.params.areaRng, ev.params.areaRngLbl = ev.params.areaRng[:1], ev.params.areaRngLbl[:1]
     with contextlib.redirect_stdout(io.StringIO()):
         ev.evaluate()
         if summarize:

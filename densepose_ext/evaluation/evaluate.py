@@ -24,7 +24,7 @@ from densepose_ext.evaluation.cocoeval import SimilarityTable, make_coco, run_co
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth, annotation_points
 from densepose_ext.evaluation.gps import DistanceFn, gps_from_distances, gpsm, pair_distances
 from densepose_ext.evaluation.kappa import check_kappa_mode, describe_kappa
-from densepose_ext.evaluation.masks import encode_masks, gt_foreground, mask_iou, paste_box_mask
+from densepose_ext.evaluation.masks import box_mask, gt_foreground, mask_iou
 from densepose_ext.evaluation.pointwise import pointwise_report
 from densepose_ext.evaluation.results_file import decode_arrays
 from densepose_ext.evaluation.sampling import sample_results
@@ -85,10 +85,9 @@ def _pointwise_matches(gt: DensePoseGroundTruth, coco_gt, coco_dt, dets_by_image
             [a["id"] for a in annotated + ignored],
             np.concatenate([_box_overlaps(dets, annotated), _ignore_columns(dets, ignored)], axis=1),
         )
-    ev = run_cocoeval(coco_gt, coco_dt, table, iou_thresholds=np.array([POINTWISE_MATCH_IOU]), summarize=False)
+    ev = run_cocoeval(coco_gt, coco_dt, table, match_only_at=POINTWISE_MATCH_IOU)
     matches = {}
-    # evalImgs are ordered (category, area range, image) and area range 0 is "all".
-    for e in ev.evalImgs[: len(ev.params.imgIds)]:
+    for e in ev.evalImgs:
         if e is not None:
             matches.update({g: int(d) for g, d, ig in zip(e["gtIds"], e["gtMatches"][0], e["gtIgnore"]) if d and not ig})
     return matches
@@ -118,10 +117,9 @@ def score_image(
     pred = sample_results(pts["x"], pts["y"], boxes, [lab for _, lab, _ in decoded], [uv for _, _, uv in decoded])
     dist = pair_distances((pts["i"], pts["u"], pts["v"]), pred, distance_fn)
     gps = gps_from_distances(dist, pts["i"], pts["owner"], len(annotated), kappa_mode)
-    height, width = image_size
-    gt_rles = encode_masks([gt_foreground(a, height, width, f"{source} annotation {a['id']}") for a in annotated])
-    dt_rles = encode_masks([paste_box_mask(lab > 0, box, height, width) for box, lab, _ in decoded])
-    iou = mask_iou(dt_rles, gt_rles)
+    gt_masks = [gt_foreground(ann, image_size, f"{source} annotation {ann['id']}") for ann in annotated]
+    dt_masks = [box_mask(labels > 0, box, image_size) for box, labels, _ in decoded]
+    iou = mask_iou(dt_masks, gt_masks)
     return {"GPS": gps, "GPSm": gpsm(gps, iou), "IoU": iou, "dist": dist, "points": pts}
 
 

@@ -79,10 +79,6 @@ def load_results(path: str) -> list[dict[str, Any]]:
 
 
 def decode_arrays(densepose: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A record's ``densepose`` -> box (4,) XYXY image px, labels (H, W) int64 0..24, uv (2, H, W) float64."""
+    """A record's ``densepose`` -> box (4,) float64 XYXY image px, labels (H, W) uint8 0..24, uv (2, H, W) float32."""
     result = decode(densepose)
-    return (
-        result.box.numpy().astype(np.float64),
-        result.labels.numpy().astype(np.int64),
-        result.uv.numpy().astype(np.float64),
-    )
+    return result.box.numpy().astype(np.float64), result.labels.numpy(), result.uv.numpy()

@@ -89,9 +89,9 @@ def sample_results(
     # All grids laid end to end, so one fancy index reads every (detection, point) pair.
     offsets = np.concatenate([[0], np.cumsum(sizes[:, 0] * sizes[:, 1])[:-1]])
     flat = offsets[:, None] + row * sizes[:, 1:2] + col
-    flat_labels = np.concatenate([np.asarray(lab).ravel() for lab in labels]).astype(np.int64)
-    flat_u = np.concatenate([np.asarray(m)[0].ravel() for m in uv]).astype(np.float64)
-    flat_v = np.concatenate([np.asarray(m)[1].ravel() for m in uv]).astype(np.float64)
-    pred_i = np.where(inside, flat_labels[flat], 0)
+    # Gather first, convert after: only D x N values are cast, not every cell of every grid.
+    pred_i = np.where(inside, np.concatenate([np.asarray(lab).ravel() for lab in labels])[flat], 0).astype(np.int64)
     keep = pred_i > 0
-    return pred_i, np.where(keep, flat_u[flat], 0.0), np.where(keep, flat_v[flat], 0.0)
+    pred_u = np.concatenate([np.asarray(m)[0].ravel() for m in uv])[flat].astype(np.float64)
+    pred_v = np.concatenate([np.asarray(m)[1].ravel() for m in uv])[flat].astype(np.float64)
+    return pred_i, np.where(keep, pred_u, 0.0), np.where(keep, pred_v, 0.0)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from pycocotools import mask as mask_utils
 
-from densepose_ext.evaluation.masks import paste_box_mask
+from densepose_ext.evaluation.masks import Window, paste_box_mask
 from densepose_ext.structures.results import DensePoseResult, encode
 
 # Part rectangle of every synthetic person in box-256 (rows y0:y1, cols x0:x1).
@@ -65,7 +65,7 @@ def perfect_result(ann: dict) -> DensePoseResult:
     y0, y1, x0, x1 = MASK_RECT
     mask = np.zeros((256, 256), bool)
     mask[y0:y1, x0:x1] = True
-    labels = np.where(paste_box_mask(mask, (0, 0, w, h), h, w), 1, 0).astype(np.uint8)
+    labels = np.where(paste_box_mask(mask, (0, 0, w, h), Window(0, 0, h, w)), 1, 0).astype(np.uint8)
     uv = np.zeros((2, h, w), np.float32)
     cols = (np.asarray(ann["dp_x"]) * w / 256).astype(int)
     rows = (np.asarray(ann["dp_y"]) * h / 256).astype(int)
