@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--num", type=int, default=4)
     args = parser.parse_args(argv)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(args.out, contact_sheet(args.seed, args.num))
+    cv2.imwrite(args.out, contact_sheet(args.seed, args.num), [cv2.IMWRITE_PNG_COMPRESSION, 9])
     print(f"wrote {args.out}")
 
 

@@ -72,15 +72,18 @@ def _check(screen: np.ndarray, faces: np.ndarray, size: tuple[int, int]) -> tupl
     return screen, faces
 
 
+def _empty_buffers(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(face, bary, depth) buffers of an image with nothing drawn."""
+    return (np.full(size, -1, dtype=np.int32), np.zeros((*size, 3), dtype=np.float32),
+            np.full(size, np.inf, dtype=np.float32))
+
+
 def rasterize(screen: np.ndarray, faces: np.ndarray, size: tuple[int, int]
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Z-buffer the triangles; ``size`` = (height, width). Returns (face, bary, depth), see module doc."""
     screen, faces = _check(screen, faces, size)
-    height, width = size
-    face = np.full((height, width), -1, dtype=np.int32)
-    bary = np.zeros((height, width, 3), dtype=np.float32)
-    depth = np.full((height, width), np.inf, dtype=np.float32)
-    _raster_kernel(screen, faces, width, height, face, bary, depth)
+    face, bary, depth = _empty_buffers(size)
+    _raster_kernel(screen, faces, size[1], size[0], face, bary, depth)
     return face, bary, depth
 
 
@@ -88,11 +91,8 @@ def rasterize_reference(screen: np.ndarray, faces: np.ndarray, size: tuple[int, 
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Slow reference of :func:`rasterize`: every triangle against every pixel centre, numpy only."""
     screen, faces = _check(screen, faces, size)
-    height, width = size
-    face = np.full((height, width), -1, dtype=np.int32)
-    bary = np.zeros((height, width, 3), dtype=np.float32)
-    depth = np.full((height, width), np.inf, dtype=np.float32)
-    cy, cx = np.mgrid[0:height, 0:width] + 0.5
+    face, bary, depth = _empty_buffers(size)
+    cy, cx = np.mgrid[0:size[0], 0:size[1]] + 0.5
     for f, (i0, i1, i2) in enumerate(faces):
         (x0, y0, z0), (x1, y1, z1), (x2, y2, z2) = screen[i0], screen[i1], screen[i2]
         area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)

@@ -96,11 +96,12 @@ def sample_scene(model: BodyModel, rng: np.random.Generator, size: tuple[int, in
     count = 1 + rng.choice(len(_PEOPLE_WEIGHTS), p=_PEOPLE_WEIGHTS)
     # camera-aligned ground coordinates: camera above the origin looking along +Y
     placed: list[np.ndarray] = []
-    for _ in range(count):
+    for i in range(count):
         for _ in range(_PLACEMENT_TRIES):
             px_height = base_px * np.exp(rng.normal(0.0, 0.25))
             dist = max(focal * _NOMINAL_HEIGHT_M / px_height, _MIN_DISTANCE_M)
-            u = rng.uniform(-0.1, 1.1) * width
+            # the first person stands well inside the frame, so no image is left without anyone
+            u = rng.uniform(0.2, 0.8) * width if i == 0 else rng.uniform(-0.1, 1.1) * width
             xy = np.array([(u - width / 2) * dist / focal, dist])
             if all(np.linalg.norm(xy - p) >= _MIN_SEPARATION_M for p in placed):
                 placed.append(xy)

@@ -52,9 +52,16 @@ def test_layout_and_pycocotools(synth_dir, synth_coco):
             assert coco.annToMask(ann).sum() == ann["area"]
 
 
-def test_validator_accepts(synth_coco):
+def test_validator_accepts_and_rejects_broken_copies(synth_coco):
     validate = pytest.importorskip("densepose_ext.data.validate")
     assert validate.validate_densepose_coco(synth_coco) == []
+    ann = next(a for a in synth_coco["annotations"] if "dp_x" in a)
+    for field, value in (("dp_U", ann["dp_U"][:-1]), ("dp_I", [30.0] * len(ann["dp_I"]))):
+        broken = json.loads(json.dumps(synth_coco))
+        next(a for a in broken["annotations"] if a["id"] == ann["id"])[field] = value
+        problems = validate.validate_densepose_coco(broken)
+        assert problems and all(p.annotation_id == ann["id"] for p in problems), problems
+        assert any(field in p.field for p in problems), problems
 
 
 def test_points_equal_dense_truth(synth_dir, synth_coco):
