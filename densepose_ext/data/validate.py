@@ -151,6 +151,29 @@ def _point_arrays(
     return values, lengths, kept
 
 
+# NaN fails every comparison, so the range checks report it too.
+def _in_box(a: np.ndarray) -> np.ndarray:
+    return (a >= 0) & (a < DP_MASK_SIZE)
+
+
+def _in_unit_interval(a: np.ndarray) -> np.ndarray:
+    return (a >= 0) & (a <= 1)
+
+
+def _is_fine_part(a: np.ndarray) -> np.ndarray:
+    return (a >= 1) & (a <= NUM_FINE_PARTS) & (a == np.round(a))
+
+
+# field -> (vectorised predicate, what the message says was expected)
+_POINT_CHECKS: Dict[str, tuple] = {
+    "dp_x": (_in_box, f"values in [0, {DP_MASK_SIZE}) (box-256 frame)"),
+    "dp_y": (_in_box, f"values in [0, {DP_MASK_SIZE}) (box-256 frame)"),
+    "dp_I": (_is_fine_part, f"integer-valued part labels in 1..{NUM_FINE_PARTS}"),
+    "dp_U": (_in_unit_interval, "values in [0, 1]"),
+    "dp_V": (_in_unit_interval, "values in [0, 1]"),
+}
+
+
 def _value_problems(
     annotations: Sequence[dict], image_ids: Sequence[Hashable], problems: List[Problem]
 ) -> None:
@@ -161,19 +184,7 @@ def _value_problems(
     values, lengths, kept = arrays
     owner = np.repeat(np.arange(len(kept)), lengths)  # annotation (index into kept) of each point
     start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    in_unit = lambda a: (a >= 0) & (a <= 1)  # noqa: E731  (NaN fails every comparison, so it is reported)
-    in_box = lambda a: (a >= 0) & (a < DP_MASK_SIZE)  # noqa: E731
-    checks: Dict[str, tuple] = {
-        "dp_x": (in_box, f"values in [0, {DP_MASK_SIZE}) (box-256 frame)"),
-        "dp_y": (in_box, f"values in [0, {DP_MASK_SIZE}) (box-256 frame)"),
-        "dp_I": (
-            lambda a: (a >= 1) & (a <= NUM_FINE_PARTS) & (a == np.round(a)),
-            f"integer-valued part labels in 1..{NUM_FINE_PARTS}",
-        ),
-        "dp_U": (in_unit, "values in [0, 1]"),
-        "dp_V": (in_unit, "values in [0, 1]"),
-    }
-    for field, (is_ok, expected) in checks.items():
+    for field, (is_ok, expected) in _POINT_CHECKS.items():
         bad = ~is_ok(values[field])
         if not bad.any():
             continue
@@ -195,7 +206,11 @@ def _value_problems(
 
 
 def _mask_problems(annotations: Sequence[dict], image_ids: Sequence[Hashable], problems: List[Problem]) -> None:
-    """dp_masks: NUM_COARSE_PARTS entries, each empty ([] or {}) or an RLE dict of size [256, 256]."""
+    """dp_masks: NUM_COARSE_PARTS entries, each empty ([] or {}) or an RLE dict of size [256, 256].
+
+    Compressed `counts` strings are not decoded here (that would dominate the run time on real files);
+    uncompressed run-length lists are checked to cover the mask exactly.
+    """
     full = DP_MASK_SIZE * DP_MASK_SIZE
     for k, ann in enumerate(annotations):
         if "dp_masks" not in ann:
@@ -212,7 +227,7 @@ def _mask_problems(annotations: Sequence[dict], image_ids: Sequence[Hashable], p
                 continue
             if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
                 problems.append(Problem(*where, field, "empty or an RLE dict with 'size' and 'counts'", _short(rle)))
-            elif list(rle["size"]) != [DP_MASK_SIZE, DP_MASK_SIZE]:
+            elif not isinstance(rle["size"], list) or rle["size"] != [DP_MASK_SIZE, DP_MASK_SIZE]:
                 problems.append(Problem(*where, field + ".size", f"[{DP_MASK_SIZE}, {DP_MASK_SIZE}]", _short(rle["size"])))
             elif isinstance(rle["counts"], list):
                 # Uncompressed RLE: run lengths must cover the mask exactly.
@@ -312,7 +327,8 @@ def validate_densepose_coco(data: Any) -> List[Problem]:
     """All format problems of a parsed DensePose-COCO JSON document (empty list: valid).
 
     Checks: top-level `images`/`annotations`/`categories`; image ids unique with file name and positive size;
-    annotation ids unique, `image_id` of an existing image, known `category_id`, `bbox` [x, y, w, h] inside
+    annotations with an integer id (not required unique: the official COCO 2014 minival files repeat some,
+    and detectron2's loader accepts them there), `image_id` of an existing image, known `category_id`, `bbox` [x, y, w, h] inside
     the image, `iscrowd` 0/1, `area` >= 0, `keypoints` a multiple of 3 long; and the DensePose fields
     (`densepose_annotation_problems`).
     """
@@ -328,8 +344,7 @@ def validate_densepose_coco(data: Any) -> List[Problem]:
     category_ids = {c.get("id") for c in data["categories"] if isinstance(c, dict)}
 
     annotations = data["annotations"]
-    seen = set()
-    dp_annotations, dp_image_ids = [], []
+    objects, object_image_ids = [], []  # the annotations that are JSON objects
     for n, ann in enumerate(annotations):
         if not isinstance(ann, dict):
             problems.append(Problem(None, None, f"annotations[{n}]", "an object", _short(ann)))
@@ -351,14 +366,10 @@ def validate_densepose_coco(data: Any) -> List[Problem]:
                 "a list of numbers (x, y, visibility per keypoint)", where,
             ))
         problems.extend(p for p in found if p is not None)
-        if found[0] is None:
-            if ann_id in seen:
-                problems.append(Problem(image_id, ann_id, "id", "unique annotation ids", "duplicate"))
-            seen.add(ann_id)
-        dp_annotations.append(ann)
-        dp_image_ids.append(image_id)
+        objects.append(ann)
+        object_image_ids.append(image_id)
     _bbox_inside_problems(annotations, sizes, problems)
-    problems.extend(densepose_annotation_problems(dp_annotations, dp_image_ids))
+    problems.extend(densepose_annotation_problems(objects, object_image_ids))
     return problems
 
 

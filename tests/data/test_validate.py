@@ -71,6 +71,8 @@ BROKEN = {
     "dp_x not a list": (_set(21, "dp_x", 3.0), (2, 21, "dp_x"), "got float"),
     "13 masks": (lambda d: _ann(d, 11)["dp_masks"].pop(), (1, 11, "dp_masks"), "14 entries, got 13 entries"),
     "mask size": (_set_mask(11, 4, {"size": [128, 256], "counts": "abc"}), (1, 11, "dp_masks[4].size"), "[256, 256]"),
+    "mask size not a list": (_set_mask(11, 4, {"size": 256, "counts": "abc"}), (1, 11, "dp_masks[4].size"), "got 256"),
+    "masks not a list": (_set(11, "dp_masks", {"0": []}), (1, 11, "dp_masks"), "got dict"),
     "mask not RLE": (_set_mask(11, 5, [[1, 2, 3, 4, 5, 6]]), (1, 11, "dp_masks[5]"), "RLE dict"),
     "mask short runs": (_set_mask(11, 6, {"size": [256, 256], "counts": [10, 20]}), (1, 11, "dp_masks[6].counts"),
                         "summing to 65536"),
@@ -81,9 +83,10 @@ BROKEN = {
     "unknown category": (_set(21, "category_id", 2), (2, 21, "category_id"), "one of [1]"),
     "iscrowd 2": (_set(12, "iscrowd", 2), (1, 12, "iscrowd"), "0 or 1"),
     "keypoints length": (_set(12, "keypoints", [1, 2]), (1, 12, "keypoints"), "x, y, visibility"),
-    "duplicate annotation id": (_set(21, "id", 11), (2, 11, "id"), "unique annotation ids"),
     "duplicate image id": (_duplicate_image_id, (1, None, "id"), "unique image ids"),
     "no images": (_drop_images, (None, None, "images"), "missing"),
+    "annotation not an object": (lambda d: d["annotations"].append([1, 2]), (None, None, "annotations[4]"),
+                                 "an object"),
 }
 
 
@@ -97,6 +100,12 @@ def test_broken_copy_reports_the_right_problem(name):
     assert len(matching) == 1, [str(p) for p in problems]
     assert text in str(matching[0])
     assert len(problems) == 1, [str(p) for p in problems]
+
+
+def test_repeated_annotation_ids_are_tolerated_like_detectron2_does_for_coco_minival():
+    data = tiny_densepose_coco()
+    _set(21, "id", 11)(data)
+    assert validate_densepose_coco(data) == []
 
 
 def test_every_problem_is_reported_and_named_in_the_error():
