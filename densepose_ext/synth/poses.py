@@ -58,7 +58,8 @@ def _limb_target(side: float, elevation: float, azimuth: float) -> np.ndarray:
 
 
 def _family_angles(family: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Joint angles (radians) of one family, per side where sided: arrays indexed [L, R]."""
+    """Joint angles (radians) of one family, per side where sided: arrays indexed [L, R]. Elbow and knee:
+    flexion (0 = straight); arm_twist > 0 rotates the upper arm inwards."""
     u = rng.uniform
     deg = np.deg2rad
     a = {  # defaults: relaxed standing
@@ -84,7 +85,7 @@ def _family_angles(family: str, rng: np.random.Generator) -> dict[str, np.ndarra
             el[rng.integers(2)] = deg(u(5, 30))
         a.update(arm_el=el, arm_az=deg(u(-20, 90, 2)), elbow=deg(u(0, 50, 2)))
     elif family == "arms_crossed":
-        a.update(arm_el=deg(u(20, 40, 2)), arm_az=deg(u(60, 90, 2)), arm_twist=deg(u(-80, -50, 2)),
+        a.update(arm_el=deg(u(20, 40, 2)), arm_az=deg(u(60, 90, 2)), arm_twist=deg(u(50, 80, 2)),
                  elbow=deg(u(95, 130, 2)))
     elif family == "bending":
         a.update(spine_fwd=deg(u(30, 85)), knee=deg(u(0, 40, 2)), arm_el=deg(u(20, 80, 2)),
@@ -107,8 +108,10 @@ def sample_pose(model: BodyModel, rng: np.random.Generator, family: str) -> dict
         arm = _rest_dir(model, f"upperarm01.{name}", f"lowerarm01.{name}")
         target = _limb_target(side, a["arm_el"][k], a["arm_az"][k])
         pose[f"upperarm01.{name}"] = _then(arm * side * a["arm_twist"][k], _align(arm, target))
+        # the rest (A-) pose already bends the elbow; the family gives the total flexion in the arm's plane
         forearm = _rest_dir(model, f"lowerarm01.{name}", f"wrist.{name}")
-        pose[f"lowerarm01.{name}"] = _bend(forearm, _FORWARD, a["elbow"][k])
+        rest_flexion = np.arccos(np.clip(np.dot(arm, forearm), -1.0, 1.0))
+        pose[f"lowerarm01.{name}"] = _unit(np.cross(arm, forearm)) * (a["elbow"][k] - rest_flexion)
         thigh = _rest_dir(model, f"upperleg01.{name}", f"lowerleg01.{name}")
         elev = a["hip_flex"][k]
         leg_target = _unit(np.array([side * np.sin(a["hip_abd"][k]), -np.sin(elev), -np.cos(elev)]))
