@@ -91,3 +91,14 @@ def test_empty_list_cat_and_has_targets():
     empty = DensePoseList([])
     assert len(DensePoseList.cat([empty, empty])) == 0
     assert empty.has_targets.shape == (0,) and empty.has_targets.dtype == torch.bool
+
+
+def test_list_survives_pickling_as_dataloader_workers_do():
+    import pickle
+
+    dp = DensePoseList([_targets(3, 1.0), None])
+    back = pickle.loads(pickle.dumps(dp))
+    assert _offsets(back) == [1.0, None]
+    original, restored = next(iter(dp)), next(iter(back))
+    for name in ("x", "y", "i", "u", "v", "coarse_masks", "mask_box"):
+        assert torch.equal(getattr(original, name), getattr(restored, name))
