@@ -103,8 +103,7 @@ def annotate(camera: Camera, keypoints: list[np.ndarray], rendering: Rendering
         if area == 0:
             person_to_ann.append(0)
             continue
-        annotations.append({})
-        k = len(annotations)
+        k = len(annotations) + 1
         person_to_ann.append(k)
         inds[mask] = k
         rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
@@ -116,5 +115,5 @@ def annotate(camera: Camera, keypoints: list[np.ndarray], rendering: Rendering
         if area >= MIN_DP_AREA and sum(v == 2 for v in kp[2::3]) >= MIN_DP_VISIBLE_KEYPOINTS:
             ann.update(dp_points(mask, rendering, bbox))
             ann["dp_masks"] = dp_masks(mask, rendering.part, bbox)
-        annotations[-1] = ann
+        annotations.append(ann)
     return annotations, inds, person_to_ann

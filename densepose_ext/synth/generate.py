@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from densepose_ext.surface import get_surface
 from densepose_ext.synth.annotate import annotate
 from densepose_ext.synth.body_model import COCO_KEYPOINT_NAMES, COCO_SKELETON, get_body_model
 from densepose_ext.synth.render import render
@@ -57,20 +58,13 @@ def _encode(ext: str, image: np.ndarray, params: list[int]) -> bytes:
     return buf.tobytes()
 
 
-@functools.lru_cache(maxsize=1)
-def _surface():
-    from densepose_ext.surface import get_surface
-
-    return get_surface()
-
-
 def render_image(index: int, seed: int, size: tuple[int, int]) -> dict:
     """Everything about image `index`: 'image' (COCO record), 'annotations' (without ids), 'rgb' (H,W,3),
     'iuv' (H,W,3), 'inds' (H,W) uint8 arrays, 'meta' (camera + people) and 'jpeg_quality'."""
     rng = image_rng(seed, index)
     model = get_body_model()
     scene = sample_scene(model, rng, size)
-    rendering = render(scene, _surface(), rng)
+    rendering = render(scene, get_surface(), rng)
     annotations, inds, person_to_ann = annotate(scene.camera, [p.keypoints for p in scene.people], rendering)
     meta = {"camera": scene.camera.to_json(),
             "people": [dict(p.to_json(), annotation=k) for p, k in zip(scene.people, person_to_ann)]}
@@ -138,7 +132,7 @@ def _init_worker() -> None:
         pass
     cv2.setNumThreads(1)
     get_body_model()
-    _surface()
+    get_surface()
 
 
 def generate(out: str | os.PathLike, num_images: int, seed: int = 0, size: tuple[int, int] = (480, 640),

@@ -73,3 +73,23 @@ def test_unknown_bone_and_missing_asset(model, tmp_path):
         pose_rotations(model, {"nope": [0, 0, 0]})
     with pytest.raises(FileNotFoundError, match="densepose_ext.synth.body_model"):
         load_body_model(tmp_path / "missing.npz")
+
+
+def test_keypoint_sides_agree_with_surface_parts(model):
+    """COCO left/right (anny's regressor) and DensePose left/right (the surface) name the same limbs:
+    the surface faces nearest each keypoint carry the matching fine parts (FINE_PART_NAMES)."""
+    from densepose_ext.surface import get_surface
+    from densepose_ext.surface.parts import FINE_PART_NAMES
+
+    surface = get_surface()
+    verts, kp = model.pose(np.zeros(model.num_shape_coeffs), np.tile(np.eye(3), (len(model.bone_names), 1, 1)),
+                           np.eye(3), np.zeros(3))
+    centroids = verts[surface.faces].mean(1)
+    expected = {"right_wrist": ("right_hand", "lower_arm_right"), "left_wrist": ("left_hand", "lower_arm_left"),
+                "right_ankle": ("right_foot", "lower_leg_right"), "left_ankle": ("left_foot", "lower_leg_left"),
+                "right_knee": ("leg_right",), "left_knee": ("leg_left",), "nose": ("head",)}
+    for name, fragments in expected.items():
+        point = kp[COCO_KEYPOINT_NAMES.index(name)]
+        nearest = np.argsort(np.linalg.norm(centroids - point, axis=1))[:20]
+        labels = {FINE_PART_NAMES[i] for i in surface.face_part[nearest]}
+        assert all(any(f in lab for f in fragments) for lab in labels), (name, labels)
