@@ -137,3 +137,13 @@ def test_real_surface_flip_is_an_involution_and_swaps_parts():
     _assert_same(once, _hflip_reference(t, WIDTH, surface))
     twice = flip.apply_densepose(once)
     _assert_same(twice, t, atol=0.02)  # the surface's U,V mirror is exact up to its chart resolution
+
+
+@pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+def test_rules_keep_targets_on_their_device_with_the_same_values(device, fake_surface):
+    t = _person_11()
+    transforms = T.TransformList([T.ResizeTransform(HEIGHT, WIDTH, 30, 40), T.HFlipTransform(40)])
+    on_device = transform_densepose_targets(t.to(device), transforms, (30, 40))
+    for name in ("x", "y", "i", "u", "v", "coarse_masks", "mask_box"):
+        assert getattr(on_device, name).device.type == device
+    _assert_same(on_device.to("cpu"), transform_densepose_targets(t, transforms, (30, 40)))

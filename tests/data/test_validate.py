@@ -1,6 +1,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 from densepose_ext.data.validate import (
@@ -152,3 +153,46 @@ def test_cli_passes_good_and_fails_broken_files(tmp_path, capsys):
     (tmp_path / "truncated.json").write_text("{\"images\": [")
     assert main([str(tmp_path / "truncated.json")]) == 1
     assert "cannot read JSON" in capsys.readouterr().out
+
+
+def _reference_point_problems(data: dict) -> dict:
+    """Slow reference: point by point, (image id, annotation id, field) -> (bad count, first bad index)."""
+    ok = {
+        "dp_x": lambda v: 0 <= v < 256, "dp_y": lambda v: 0 <= v < 256,
+        "dp_I": lambda v: 1 <= v <= 24 and v == int(v),
+        "dp_U": lambda v: 0 <= v <= 1, "dp_V": lambda v: 0 <= v <= 1,
+    }
+    found = {}
+    for ann in data["annotations"]:
+        for field, is_ok in ok.items():
+            bad = [n for n, v in enumerate(ann.get(field, [])) if not (is_ok(v) and not math.isnan(v))]
+            if bad:
+                found[(ann["image_id"], ann["id"], field)] = (len(bad), bad[0])
+    return found
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vectorised_point_checks_equal_the_pointwise_reference(seed):
+    rng = np.random.default_rng(seed)
+    data = tiny_densepose_coco()
+    template = _ann(data, 21)
+    for k in range(40):  # 40 people on image 2 with 0..30 random points each
+        n = int(rng.integers(0, 31))
+        ann = dict(template, id=100 + k, dp_x=(rng.random(n) * 255).tolist(), dp_y=(rng.random(n) * 255).tolist(),
+                   dp_I=rng.integers(1, 25, n).astype(float).tolist(), dp_U=rng.random(n).tolist(),
+                   dp_V=rng.random(n).tolist())
+        data["annotations"].append(ann)
+    bad_values = {"dp_x": [-1e-3, 256.0, math.nan], "dp_y": [300.0, -5.0], "dp_I": [0.0, 25.0, 3.5],
+                  "dp_U": [1.0001, -0.1], "dp_V": [math.inf, 2.0]}
+    with_points = [a for a in data["annotations"] if a.get("dp_x")]
+    for _ in range(60):
+        ann = with_points[int(rng.integers(len(with_points)))]
+        field = sorted(bad_values)[int(rng.integers(5))]
+        ann[field][int(rng.integers(len(ann[field])))] = bad_values[field][int(rng.integers(len(bad_values[field])))]
+
+    expected = _reference_point_problems(data)
+    problems = validate_densepose_coco(data)
+    assert len(problems) == len(expected) > 10
+    for p in problems:
+        count, first = expected[(p.image_id, p.annotation_id, p.field)]
+        assert p.actual.startswith(f"{count} bad value(s), first ") and p.actual.endswith(f" at index {first}")
