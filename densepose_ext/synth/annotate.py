@@ -42,8 +42,9 @@ def keypoints_visibility(camera: Camera, keypoints: np.ndarray, person_index: in
     py = np.clip(np.floor(y), 0, height - 1).astype(np.int64)
     seen = (rendering.person[py, px] == person_index) & (z - rendering.depth[py, px] <= KEYPOINT_DEPTH_TOLERANCE)
     vis = np.where(inside, np.where(seen, 2, 1), 0)
-    xs, ys = np.where(inside, x, 0.0), np.where(inside, y, 0.0)
-    return [v for a, b, c in zip(xs, ys, vis) for v in (round(float(a), 2), round(float(b), 2), int(c))]
+    # floor to 0.01 px (not round) so that a keypoint inside the image stays below its width/height
+    xs, ys = np.floor(np.where(inside, x, 0.0) * 100) / 100, np.floor(np.where(inside, y, 0.0) * 100) / 100
+    return [v for a, b, c in zip(xs, ys, vis) for v in (float(a), float(b), int(c))]
 
 
 def _box_grid(bbox: list[float], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
