@@ -1,10 +1,12 @@
 """Evaluate a saved DensePose results file against DensePose-COCO ground truth, without a model.
 
     python -m densepose_ext.evaluation --gt ANN.json --results RESULTS.json [--kappa global|per-part]
-        [--out report.json] [--plot rcp.png] [--surface smpl --surface-data DIR]
+        [--out report.json] [--plot rcp.png] [--dense auto|off] [--surface smpl --surface-data DIR]
 
 RESULTS.json is the file DensePoseCOCOEvaluator writes (densepose_results.json; format in results_file.py).
-Prints a table; ``--out`` writes the JSON report, ``--plot`` the RCP curve and per-part AUC bars.
+Prints a table; ``--out`` writes the JSON report, ``--plot`` the RCP curve and per-part AUC bars. With
+``--dense auto`` (default) pointwise evaluation is repeated over the dense truth of a DensePose-Synth dataset
+(``dense/`` next to ANN.json) when there is one.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import json
 import sys
 from typing import Optional, Sequence
 
+from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.evaluate import evaluate_densepose, surface_distance
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
 from densepose_ext.evaluation.kappa import KAPPA_MODES
@@ -28,6 +31,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="GPS normaliser: the paper's global 0.255 m or the reference's per-part values")
     parser.add_argument("--out", help="write the JSON report here")
     parser.add_argument("--plot", help="write the RCP / per-part AUC figure here (PNG)")
+    parser.add_argument("--dense", choices=("auto", "off"), default="auto",
+                        help="also evaluate pointwise over dense truth next to --gt when present (DensePose-Synth)")
     parser.add_argument("--surface", help="body surface backend for geodesics (default: the default surface)")
     parser.add_argument("--surface-data", help="data directory of --surface (e.g. user-supplied SMPL files)")
     return parser.parse_args(argv)
@@ -36,9 +41,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     with open(args.gt) as f:
-        gt = DensePoseGroundTruth(json.load(f), args.gt)
+        dataset = json.load(f)
+    gt = DensePoseGroundTruth(dataset, args.gt)
+    dense = DenseTruth.beside(args.gt, dataset) if args.dense == "auto" else None
     report = evaluate_densepose(gt, load_results(args.results), args.kappa,
-                                surface_distance(args.surface, args.surface_data), source=args.results)
+                                surface_distance(args.surface, args.surface_data), source=args.results, dense_truth=dense)
     report.update(ground_truth=args.gt, results=args.results)
     print(format_table(report))
     if args.out:

@@ -20,12 +20,13 @@ from typing import Any, Optional
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.cocoeval import SimilarityTable, make_coco, run_cocoeval, stats_dict
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth, annotation_points
 from densepose_ext.evaluation.gps import DistanceFn, gps_from_distances, gpsm, pair_distances
 from densepose_ext.evaluation.kappa import check_kappa_mode, describe_kappa
 from densepose_ext.evaluation.masks import box_mask, gt_foreground, mask_iou
-from densepose_ext.evaluation.pointwise import pointwise_report
+from densepose_ext.evaluation.pointwise import PointwiseAccumulator
 from densepose_ext.evaluation.results_file import decode_arrays
 from densepose_ext.evaluation.sampling import sample_results
 
@@ -123,12 +124,33 @@ def score_image(
     return {"GPS": gps, "GPSm": gpsm(gps, iou), "IoU": iou, "dist": dist, "points": pts}
 
 
+def _pick_rows(dist: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(D, N) errors -> (N,): column n's entry in row ``rows[n]``, inf where rows[n] = -1."""
+    errors = np.full(rows.shape, np.inf)
+    (cols,) = np.nonzero(rows >= 0)
+    errors[cols] = dist[rows[cols], cols]
+    return errors
+
+
+def _matched_errors(
+    pts: dict[str, np.ndarray],
+    rows: np.ndarray,
+    decoded: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    distance_fn: DistanceFn,
+) -> np.ndarray:
+    """(N,) geodesic error of each ground-truth point against the one detection ``rows[n]`` (-1: none -> inf)."""
+    pred = sample_results(pts["x"], pts["y"], np.array([b for b, _, _ in decoded]).reshape(-1, 4),
+                          [lab for _, lab, _ in decoded], [uv for _, _, uv in decoded], det=rows)
+    return pair_distances((pts["i"], pts["u"], pts["v"]), tuple(p[None] for p in pred), distance_fn)[0]
+
+
 def evaluate_densepose(
     gt: DensePoseGroundTruth,
     records: list[dict[str, Any]],
     kappa_mode: str = "global",
     distance_fn: Optional[DistanceFn] = None,
     source: str = "<results>",
+    dense_truth: Optional[DenseTruth] = None,
 ) -> dict[str, Any]:
     """Per-instance AP/AR for GPS, GPSm and IoU plus the pointwise RCP/AUC report.
 
@@ -138,9 +160,11 @@ def evaluate_densepose(
         kappa_mode: "global" (paper, κ = 0.255) or "per-part" (reference); stated in the report.
         distance_fn: geodesic distance (gps.DistanceFn); default: the default body surface.
         source: name of the results in error messages.
+        dense_truth: when given, pointwise evaluation is repeated over every labelled pixel ("pointwise_dense").
     Returns:
         JSON-safe report: {"kappa", "num_images", "num_people", "num_detections", "GPS", "GPSm", "IoU"
-        (each {AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl} in percent), "pointwise"}.
+        (each {AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl} in percent), "pointwise" (and
+        "pointwise_dense") as in pointwise.PointwiseAccumulator.report}.
     """
     check_kappa_mode(kappa_mode)
     distance_fn = distance_fn or surface_distance()
@@ -161,27 +185,27 @@ def evaluate_densepose(
     matches = _pointwise_matches(gt, coco_gt, coco_dt, dets_by_image)
 
     tables = {name: SimilarityTable() for name in INSTANCE_METRICS}
-    errors, error_parts = [], []
+    sparse = PointwiseAccumulator()
+    dense = PointwiseAccumulator() if dense_truth is not None else None
     for image_id in gt.image_ids():
         annotated, ignored = gt.annotated.get(image_id, []), gt.ignored.get(image_id, [])
         dets = dets_by_image.get(image_id, [])
-        scores = score_image(
-            annotated, [decode_arrays(rec["densepose"]) for _, rec in dets], gt.image_sizes[image_id], kappa_mode,
-            distance_fn, gt.source,
-        )
-        pts, dist = scores["points"], scores["dist"]
+        decoded = [decode_arrays(rec["densepose"]) for _, rec in dets]
+        scores = score_image(annotated, decoded, gt.image_sizes[image_id], kappa_mode, distance_fn, gt.source)
         det_ids = [d for d, _ in dets]
         gt_ids = [a["id"] for a in annotated + ignored]
         ignore = _ignore_columns(dets, ignored)
         for name in INSTANCE_METRICS:
             tables[name].set_image(image_id, det_ids, gt_ids, np.concatenate([scores[name], ignore], axis=1))
 
+        # Row of each annotated person's matched detection (-1: unmatched) for the pointwise protocol.
         row_of_det = {d: k for k, d in enumerate(det_ids)}
-        for g, ann in enumerate(annotated):
-            on_person = pts["owner"] == g
-            row = row_of_det.get(matches.get(ann["id"]))
-            errors.append(dist[row, on_person] if row is not None else np.full(on_person.sum(), np.inf))
-            error_parts.append(pts["i"][on_person])
+        matched_row = np.array([row_of_det.get(matches.get(a["id"]), -1) for a in annotated], dtype=np.int64)
+        pts = scores["points"]
+        sparse.add(_pick_rows(scores["dist"], matched_row[pts["owner"]]), pts["i"])
+        if dense is not None and annotated:
+            dense_pts = dense_truth.points(image_id, annotated)
+            dense.add(_matched_errors(dense_pts, matched_row[dense_pts["owner"]], decoded, distance_fn), dense_pts["i"])
 
     report: dict[str, Any] = {
         "kappa": describe_kappa(kappa_mode),
@@ -191,7 +215,7 @@ def evaluate_densepose(
     }
     for name, table in tables.items():
         report[name] = stats_dict(run_cocoeval(coco_gt, coco_dt, table))
-    report["pointwise"] = pointwise_report(
-        np.concatenate(errors) if errors else np.zeros(0), np.concatenate(error_parts) if error_parts else np.zeros(0, np.int64)
-    )
+    report["pointwise"] = sparse.report()
+    if dense is not None:
+        report["pointwise_dense"] = dense.report()
     return report

@@ -22,6 +22,7 @@ from detectron2.evaluation import COCOEvaluator, DatasetEvaluator
 from detectron2.utils import comm
 from detectron2.utils.file_io import PathManager
 
+from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.evaluate import evaluate_densepose
 from densepose_ext.evaluation.gps import DistanceFn
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
@@ -47,6 +48,7 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         distributed: bool = True,
         kappa_mode: str = "global",
         evaluate_boxes: bool = True,
+        use_dense_truth: bool = True,
         distance_fn: Optional[DistanceFn] = None,
     ) -> None:
         """
@@ -56,6 +58,8 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             distributed: gather predictions from all processes; only the main process evaluates.
             kappa_mode: "global" or "per-part" (evaluation/kappa.py).
             evaluate_boxes: also report detectron2's box AP (COCOEvaluator, pure-Python pycocotools).
+            use_dense_truth: also evaluate pointwise over dense truth next to ``json_file`` when the dataset has
+                it (DensePose-Synth, dense_truth.py).
             distance_fn: geodesic distance; default: the default body surface.
         """
         self._dataset_name = dataset_name
@@ -67,6 +71,7 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         self._distributed = distributed
         self._kappa_mode = check_kappa_mode(kappa_mode)
         self._distance_fn = distance_fn
+        self._use_dense_truth = use_dense_truth
         # Dataset category ids of the model's contiguous classes (as detectron2's COCOEvaluator maps them).
         to_contiguous = getattr(self._metadata, "thing_dataset_id_to_contiguous_id", None)
         self._category_of_class = {v: k for k, v in to_contiguous.items()} if to_contiguous else None
@@ -118,8 +123,10 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             if not comm.is_main_process():
                 return {}
         with PathManager.open(self._json_file) as f:
-            gt = DensePoseGroundTruth(json.load(f), self._json_file)
-        report = evaluate_densepose(gt, records, self._kappa_mode, self._distance_fn, source=f"predictions on {self._dataset_name}")
+            dataset = json.load(f)
+        dense = DenseTruth.beside(self._json_file, dataset) if self._use_dense_truth else None
+        report = evaluate_densepose(DensePoseGroundTruth(dataset, self._json_file), records, self._kappa_mode,
+                                    self._distance_fn, source=f"predictions on {self._dataset_name}", dense_truth=dense)
         report["dataset"] = self._dataset_name
         if self._output_dir:
             write_json(os.path.join(self._output_dir, RESULTS_FILE), records)

@@ -9,6 +9,10 @@ from densepose_ext.evaluation.evaluate import INSTANCE_METRICS
 from densepose_ext.evaluation.pointwise import AUC_LIMITS_M
 
 
+# Pointwise sections of a report and what their points are.
+POINTWISE_KINDS = {"pointwise": "annotated points", "pointwise_dense": "dense-truth pixels"}
+
+
 def kappa_label(report: dict[str, Any]) -> str:
     kappa = report["kappa"]
     return f"kappa={kappa['mode']}" + (f" ({kappa['value']} m)" if "value" in kappa else "")
@@ -26,10 +30,13 @@ def format_table(report: dict[str, Any]) -> str:
         f"{'':6}" + "".join(f"{name:>7}" for name in METRIC_NAMES),
     ]
     lines += [f"{metric:6}" + "".join(f" {_cell(report[metric][name])}" for name in METRIC_NAMES) for metric in INSTANCE_METRICS]
-    pointwise = report["pointwise"]
-    lines.append(f"pointwise over {pointwise['num_points']} points:" + "".join(f" {k} {_cell(pointwise[k], 100)}" for k in AUC_LIMITS_M))
-    for part, values in pointwise["per_part"].items():
-        lines.append(f"  {part:24} {values['num_points']:7d} pts" + "".join(f" {k} {_cell(values[k], 100)}" for k in AUC_LIMITS_M))
+    for key, what in POINTWISE_KINDS.items():
+        if key not in report:
+            continue
+        pointwise = report[key]
+        lines.append(f"pointwise over {pointwise['num_points']} {what}:" + "".join(f" {k} {_cell(pointwise[k], 100)}" for k in AUC_LIMITS_M))
+        for part, values in pointwise["per_part"].items():
+            lines.append(f"  {part:24} {values['num_points']:8d}" + "".join(f" {k} {_cell(values[k], 100)}" for k in AUC_LIMITS_M))
     return "\n".join(lines)
 
 
@@ -37,32 +44,38 @@ def detectron2_results(report: dict[str, Any]) -> dict[str, dict[str, float]]:
     """{task: {metric: float}} as detectron2's evaluators return (nan where undefined; AUC in percent)."""
     nan = float("nan")
     out = {f"densepose_{metric}": {k: nan if v is None else v for k, v in report[metric].items()} for metric in INSTANCE_METRICS}
-    out["densepose_pointwise"] = {k: nan if report["pointwise"][k] is None else 100 * report["pointwise"][k] for k in AUC_LIMITS_M}
+    for key in POINTWISE_KINDS:
+        if key in report:
+            out[f"densepose_{key}"] = {k: nan if report[key][k] is None else 100 * report[key][k] for k in AUC_LIMITS_M}
     return out
 
 
 def plot_rcp(report: dict[str, Any], path: str) -> None:
-    """Save the RCP curve and the per-part AUC10/AUC30 bars as one image (matplotlib, imported only here)."""
+    """Save the RCP curves and the per-part AUC10/AUC30 bars as one image (matplotlib, imported only here)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import numpy as np
     from matplotlib import pyplot as plt
 
-    pointwise = report["pointwise"]
-    fig, (curve_ax, bar_ax) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1, 2]})
-    cm = [100 * t for t in pointwise["rcp"]["thresholds_m"]]
-    curve_ax.plot(cm, [np.nan if r is None else r for r in pointwise["rcp"]["ratio"]], color="black", linewidth=2)
-    curve_ax.set(xlabel="geodesic error threshold t (cm)", ylabel="RCP(t)", xlim=(0, cm[-1]), ylim=(0, 1),
-                 title=f"{pointwise['num_points']} points: " + ", ".join(f"{k} {_cell(pointwise[k], 100).strip()}" for k in AUC_LIMITS_M))
-    curve_ax.grid(alpha=0.3)
-    parts = list(pointwise["per_part"])
-    x = np.arange(len(parts))
-    for offset, key in zip((-0.2, 0.2), AUC_LIMITS_M):
-        bar_ax.bar(x + offset, [pointwise["per_part"][p][key] for p in parts], width=0.4, label=key)
-    bar_ax.set_xticks(x, parts, rotation=70, ha="right", fontsize=7)
-    bar_ax.set(ylim=(0, 1), ylabel="AUC", title="per part")
-    bar_ax.legend()
+    kinds = [key for key in POINTWISE_KINDS if key in report]
+    fig, axes = plt.subplots(len(kinds), 2, figsize=(13, 4.8 * len(kinds)), gridspec_kw={"width_ratios": [1, 2]},
+                             squeeze=False)
+    for (curve_ax, bar_ax), key in zip(axes, kinds):
+        pointwise = report[key]
+        cm = [100 * t for t in pointwise["rcp"]["thresholds_m"]]
+        curve_ax.plot(cm, [np.nan if r is None else r for r in pointwise["rcp"]["ratio"]], color="black", linewidth=2)
+        summary = ", ".join(f"{k} {_cell(pointwise[k], 100).strip()}" for k in AUC_LIMITS_M)
+        curve_ax.set(xlabel="geodesic error threshold t (cm)", ylabel="RCP(t)", xlim=(0, cm[-1]), ylim=(0, 1),
+                     title=f"{pointwise['num_points']} {POINTWISE_KINDS[key]}: {summary}")
+        curve_ax.grid(alpha=0.3)
+        parts = list(pointwise["per_part"])
+        x = np.arange(len(parts))
+        for offset, auc_name in zip((-0.2, 0.2), AUC_LIMITS_M):
+            bar_ax.bar(x + offset, [pointwise["per_part"][p][auc_name] for p in parts], width=0.4, label=auc_name)
+        bar_ax.set_xticks(x, parts, rotation=70, ha="right", fontsize=7)
+        bar_ax.set(ylim=(0, 1), ylabel="AUC", title=f"per part ({POINTWISE_KINDS[key]})")
+        bar_ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

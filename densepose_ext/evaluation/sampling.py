@@ -6,7 +6,7 @@ H x W result over box (x0, y0, x1, y1) covers image px x in [x0 + c (x1-x0)/W, x
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -44,52 +44,46 @@ def cell_index(coord: np.ndarray, lo: np.ndarray, hi: np.ndarray, size: np.ndarr
     return np.where(inside, cell, 0).astype(np.int64), inside
 
 
-def box_cells(x: np.ndarray, y: np.ndarray, boxes: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Result grid cell of every point in every detection's box frame.
-
-    Args:
-        x, y: (N,) image px.
-        boxes: (D, 4) XYXY image px.
-        sizes: (D, 2) int (H, W) of each result grid.
-    Returns:
-        row, col: (D, N) int64 cell indices (0 where outside), inside: (D, N) bool, False for points
-        outside the box (they must score 0) or for an empty box.
-    """
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    sizes = np.asarray(sizes, dtype=np.int64).reshape(-1, 2)
-    col, in_x = cell_index(np.asarray(x)[None, :], boxes[:, 0:1], boxes[:, 2:3], sizes[:, 1:2])
-    row, in_y = cell_index(np.asarray(y)[None, :], boxes[:, 1:2], boxes[:, 3:4], sizes[:, 0:1])
-    return row, col, in_x & in_y
-
-
 def sample_results(
     x: np.ndarray,
     y: np.ndarray,
     boxes: np.ndarray,
     labels: Sequence[np.ndarray],
     uv: Sequence[np.ndarray],
+    det: Optional[np.ndarray] = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read every detection's predicted (I, U, V) at every point (nearest cell).
+    """Read predicted (I, U, V) at points (nearest cell of a detection's result grid).
 
     Args:
         x, y: (N,) image px.
         boxes: (D, 4) XYXY image px, the frame of each result.
         labels: D arrays (H_d, W_d) int, 0..24.
         uv: D arrays (2, H_d, W_d) float in [0, 1], U then V.
+        det: None to read every detection at every point, or (N,) int: read point n only in detection det[n]
+            (-1 = no detection).
     Returns:
-        I: (D, N) int64, 0 where the prediction is background or the point is outside the box;
-        U, V: (D, N) float64 (0 where I = 0).
+        I: (D, N) int64 (or (N,) with ``det``), 0 where the prediction is background, the point is outside the
+        box or has no detection; U, V: float64 of the same shape (0 where I = 0).
     """
-    num_det, num_pts = len(labels), np.asarray(x).shape[0]
-    if num_det == 0:
-        empty = np.zeros((0, num_pts))
-        return empty.astype(np.int64), empty, empty
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    shape = (len(labels), x.shape[0]) if det is None else x.shape
+    if len(labels) == 0:
+        return np.zeros(shape, np.int64), np.zeros(shape), np.zeros(shape)
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     sizes = np.array([lab.shape for lab in labels], dtype=np.int64)
-    row, col, inside = box_cells(x, y, boxes, sizes)
     # All grids laid end to end, so one fancy index reads every (detection, point) pair.
     offsets = np.concatenate([[0], np.cumsum(sizes[:, 0] * sizes[:, 1])[:-1]])
-    flat = offsets[:, None] + row * sizes[:, 1:2] + col
-    # Gather first, convert after: only D x N values are cast, not every cell of every grid.
+    if det is None:
+        det, has_det = np.arange(len(labels))[:, None], True
+    else:
+        det = np.asarray(det, dtype=np.int64)
+        has_det, det = det >= 0, np.maximum(det, 0)
+    box, size = boxes[det], sizes[det]
+    col, in_x = cell_index(x, box[..., 0], box[..., 2], size[..., 1])
+    row, in_y = cell_index(y, box[..., 1], box[..., 3], size[..., 0])
+    inside = np.broadcast_to(in_x & in_y & has_det, shape)
+    flat = np.broadcast_to(offsets[det] + row * size[..., 1] + col, shape)
+    # Gather first, convert after: only the sampled values are cast, not every cell of every grid.
     pred_i = np.where(inside, np.concatenate([np.asarray(lab).ravel() for lab in labels])[flat], 0).astype(np.int64)
     keep = pred_i > 0
     pred_u = np.concatenate([np.asarray(m)[0].ravel() for m in uv])[flat].astype(np.float64)

@@ -1,0 +1,67 @@
+"""Dense ground truth of DensePose-Synth (docs/FORMAT_synth.md), for pointwise evaluation over every pixel.
+
+Next to ``annotations.json``, ``dense/<stem>_IUV.png`` holds per pixel (I, round(255 U), round(255 V)) and
+``dense/<stem>_INDS.png`` the 1-based index of the pixel's annotation among its image's annotations in JSON
+order (0 = background), where ``<stem>`` is the image's file name without extension.
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+from PIL import Image
+
+DENSE_DIR = "dense"
+
+
+class DenseTruth:
+    """Per-pixel (I, U, V) of the people of a DensePose-Synth dataset rooted at ``root``."""
+
+    def __init__(self, root: str | os.PathLike, dataset: dict[str, Any]) -> None:
+        self.root = Path(root)
+        self._stems = {img["id"]: Path(img["file_name"]).stem for img in dataset["images"]}
+        per_image: dict[int, int] = defaultdict(int)
+        self._inds_value: dict[int, int] = {}
+        for ann in dataset["annotations"]:
+            per_image[ann["image_id"]] += 1
+            self._inds_value[ann["id"]] = per_image[ann["image_id"]]
+
+    @classmethod
+    def beside(cls, annotations_file: str | os.PathLike, dataset: dict[str, Any]) -> Optional["DenseTruth"]:
+        """The dense truth in ``dense/`` next to the annotation file, or None when the dataset has none."""
+        root = Path(annotations_file).parent
+        return cls(root, dataset) if (root / DENSE_DIR).is_dir() else None
+
+    def _read(self, image_id: int, kind: str) -> np.ndarray:
+        path = self.root / DENSE_DIR / f"{self._stems[image_id]}_{kind}.png"
+        if not path.is_file():
+            raise FileNotFoundError(f"dense truth of image {image_id}: expected {path}, which does not exist")
+        return np.asarray(Image.open(path))
+
+    def points(self, image_id: int, anns: list[dict]) -> dict[str, np.ndarray]:
+        """Every labelled pixel of the given people of an image, as ground-truth points.
+
+        Returns:
+            dict of (N,) arrays like ground_truth.annotation_points: x, y (pixel centres, image px),
+            i (1..24), u, v (chart), owner (index into ``anns``).
+        """
+        iuv, inds = self._read(image_id, "IUV"), self._read(image_id, "INDS")
+        if iuv.ndim != 3 or iuv.shape[:2] != inds.shape:
+            raise ValueError(f"dense truth of image {image_id}: expected an RGB IUV image the size of INDS "
+                             f"{inds.shape}, got {iuv.shape}")
+        owner_of_value = np.full(max(int(inds.max()), max((self._inds_value[a["id"]] for a in anns), default=0)) + 1, -1)
+        for k, ann in enumerate(anns):
+            owner_of_value[self._inds_value[ann["id"]]] = k
+        owner = owner_of_value[inds]
+        rows, cols = np.nonzero((owner >= 0) & (iuv[..., 0] > 0))
+        return {
+            "x": cols + 0.5,
+            "y": rows + 0.5,
+            "i": iuv[rows, cols, 0].astype(np.int64),
+            "u": iuv[rows, cols, 1] / 255.0,
+            "v": iuv[rows, cols, 2] / 255.0,
+            "owner": owner[rows, cols].astype(np.int64),
+        }
