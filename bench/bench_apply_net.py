@@ -1,0 +1,119 @@
+"""Throughput of `apply_net.py dump` per batch size, and its memory over many inputs; prints one JSON line.
+
+    python bench/bench_apply_net.py [--config CFG] [--images 16] [--size 240 320] [--batch-sizes 1 2 4 8]
+                                    [--device cpu|cuda] [--repeats 2] [--memory-images 0]
+
+Speed: a random-weight model built from CONFIG (no training needed: cost does not depend on the
+weights, only on the number of detections, fixed with TEST.DETECTIONS_PER_IMAGE and a zero score
+threshold) dumps a folder of synthetic images through the full pipeline (decode, predict, npz write,
+IUV/INDS PNGs) once per batch size; the best of `--repeats` runs is reported as images/s, with the
+speed-up over batch size 1.
+Memory (`--memory-images N`): a stand-in predictor (constant detections, 3 people) dumps N images;
+the resident set size after N/10 and after N images shows whether memory stays flat.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+import densepose_ext.modeling  # noqa: F401  registers DensePoseROIHeads
+from densepose_ext.inference_io.commands import dump
+from densepose_ext.inference_io.detections import ImageDetections
+from densepose_ext.inference_io.inputs import iter_frames, resolve_inputs
+from densepose_ext.inference_io.predictor import detections_predictor, setup_inference_cfg
+from densepose_ext.inference_io.runner import run
+from densepose_ext.inference_io.sinks import DumpSink, IUVSink
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def _write_images(folder: Path, count: int, size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for k in range(count):
+        cv2.imwrite(str(folder / f"im{k:06d}.jpg"), rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+
+
+def bench_speed(args, work: Path) -> dict:
+    from detectron2.checkpoint import DetectionCheckpointer
+    from detectron2.modeling import build_model
+
+    opts = ["TEST.DETECTIONS_PER_IMAGE", str(args.detections)]
+    torch.manual_seed(0)
+    DetectionCheckpointer(build_model(setup_inference_cfg(args.config, "", opts, args.device)),
+                          save_dir=str(work)).save("random")
+    cfg = setup_inference_cfg(args.config, str(work / "random.pth"), opts, args.device, min_score=0.0)
+    predict = detections_predictor(cfg)
+    _write_images(work / "images", args.images, tuple(args.size))
+    predict([cv2.imread(str(work / "images" / "im000000.jpg"))])  # warm-up
+    rates = {}
+    for batch_size in args.batch_sizes:
+        best = float("inf")
+        for repeat in range(args.repeats):
+            out = work / f"out_b{batch_size}_{repeat}"
+            if cfg.MODEL.DEVICE.startswith("cuda"):
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            dump(str(work / "images"), predict, str(out), batch_size=batch_size,
+                 iuv_dir=str(out / "iuv"), show_progress=False)
+            best = min(best, time.perf_counter() - start)
+        rates[batch_size] = args.images / best
+    return {
+        "device": cfg.MODEL.DEVICE,
+        "torch_threads": torch.get_num_threads(),
+        "images_per_s": {str(b): round(r, 3) for b, r in rates.items()},
+        "speedup_vs_batch_1": {str(b): round(r / rates[args.batch_sizes[0]], 3) for b, r in rates.items()},
+    }
+
+
+def bench_memory(count: int, work: Path) -> dict:
+    _write_images(work / "many", count, (120, 160))
+    people = ImageDetections((120, 160), np.array([[10, 10, 60, 110]] * 3, np.float32),
+                             np.array([0.9, 0.8, 0.7], np.float32), (np.full((100, 50), 5, np.uint8),) * 3,
+                             (np.full((2, 100, 50), 0.5, np.float32),) * 3)
+    sinks = [DumpSink(str(work / "many_out"), "npz"), IUVSink(str(work / "many_iuv"))]
+    samples, done = {}, [0]
+
+    def probe(n: int) -> None:
+        done[0] += n
+        if done[0] in (count // 10, count):
+            samples[done[0]] = _rss_mb()
+
+    frames = iter_frames(resolve_inputs(str(work / "many")), lambda name: False)
+    run(frames, lambda images: [people] * len(images), sinks, batch_size=4, progress=probe)
+    return {"memory_images": count, "rss_mb_after": {str(k): round(v, 1) for k, v in sorted(samples.items())}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=str(REPO / "configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml"))
+    parser.add_argument("--images", type=int, default=16)
+    parser.add_argument("--size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"))
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--detections", type=int, default=5, help="TEST.DETECTIONS_PER_IMAGE")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--memory-images", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        report = {"images": args.images, "size": list(args.size), "config": args.config}
+        report.update(bench_speed(args, Path(tmp)))
+        if args.memory_images:
+            report.update(bench_memory(args.memory_images, Path(tmp)))
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
