@@ -70,6 +70,10 @@ class DensePoseFormatError(ValueError):
         tail = f"\n  ... and {more} more (run `python -m densepose_ext.data.validate` on the file)" if more > 0 else ""
         super().__init__(f"{source}: {len(self.problems)} DensePose-COCO format problem(s):\n  {shown}{tail}")
 
+    def __reduce__(self):
+        # Rebuilt from its own arguments when pickled (multiprocessing), not from the formatted message.
+        return type(self), (self.source, self.problems)
+
 
 def _is_number(value: Any) -> bool:
     return type(value) in _JSON_NUMBER_TYPES and math.isfinite(value)
@@ -228,7 +232,8 @@ def _mask_problems(annotations: Sequence[dict], image_ids: Sequence[Hashable], p
             if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
                 problems.append(Problem(*where, field, "empty or an RLE dict with 'size' and 'counts'", _short(rle)))
             elif not isinstance(rle["size"], list) or rle["size"] != [DP_MASK_SIZE, DP_MASK_SIZE]:
-                problems.append(Problem(*where, field + ".size", f"[{DP_MASK_SIZE}, {DP_MASK_SIZE}]", _short(rle["size"])))
+                expected = f"[{DP_MASK_SIZE}, {DP_MASK_SIZE}]"
+                problems.append(Problem(*where, field + ".size", expected, _short(rle["size"])))
             elif isinstance(rle["counts"], list):
                 # Uncompressed RLE: run lengths must cover the mask exactly.
                 if not all(_is_int(c) and c >= 0 for c in rle["counts"]) or sum(rle["counts"]) != full:
@@ -328,9 +333,9 @@ def validate_densepose_coco(data: Any) -> List[Problem]:
 
     Checks: top-level `images`/`annotations`/`categories`; image ids unique with file name and positive size;
     annotations with an integer id (not required unique: the official COCO 2014 minival files repeat some,
-    and detectron2's loader accepts them there), `image_id` of an existing image, known `category_id`, `bbox` [x, y, w, h] inside
-    the image, `iscrowd` 0/1, `area` >= 0, `keypoints` a multiple of 3 long; and the DensePose fields
-    (`densepose_annotation_problems`).
+    and detectron2's loader accepts them there), `image_id` of an existing image, known `category_id`,
+    `bbox` [x, y, w, h] inside the image, `iscrowd` 0/1, `area` >= 0, `keypoints` a multiple of 3 long;
+    and the DensePose fields (`densepose_annotation_problems`).
     """
     if not isinstance(data, dict):
         return [Problem(None, None, "<top level>", "a JSON object", type(data).__name__)]

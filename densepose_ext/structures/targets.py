@@ -120,7 +120,9 @@ class DensePoseList:
                     )
                 item = item.nonzero().flatten()
             if item.dim() > 1 or item.is_floating_point():
-                raise IndexError(f"DensePoseList: expected a 1-D integer index tensor, got {item.dtype} {tuple(item.shape)}")
+                raise IndexError(
+                    f"DensePoseList: expected a 1-D integer index tensor, got {item.dtype} {tuple(item.shape)}"
+                )
             return DensePoseList([self._targets[k] for k in item.tolist()])
         raise TypeError(f"DensePoseList: unsupported index type {type(item).__name__}")
 

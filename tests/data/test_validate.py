@@ -120,7 +120,19 @@ def test_every_problem_is_reported_and_named_in_the_error():
     assert message.startswith("some/file.json: 2 DensePose-COCO format problem(s)")
     assert ("image 1, annotation 11: dp_x: expected values in [0, 256) (box-256 frame), "
             "got 2 bad value(s), first 300.0 at index 0") in message
-    assert "image 2, annotation 21: dp_U: expected values in [0, 1], got 1 bad value(s), first -1.0 at index 0" in message
+    assert ("image 2, annotation 21: dp_U: expected values in [0, 1], "
+            "got 1 bad value(s), first -1.0 at index 0") in message
+
+
+def test_error_pickles_with_its_problems():
+    import pickle
+
+    data = tiny_densepose_coco()
+    _set_point(11, "dp_I", 0, 0.0)(data)
+    with pytest.raises(DensePoseFormatError) as info:
+        check_densepose_coco(data, "f.json")
+    back = pickle.loads(pickle.dumps(info.value))
+    assert str(back) == str(info.value) and back.problems == info.value.problems
 
 
 def test_dataset_dict_annotations_use_the_same_checks():
