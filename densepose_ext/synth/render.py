@@ -16,7 +16,7 @@ import scipy.sparse
 from densepose_ext.synth.backgrounds import sample_background
 from densepose_ext.synth.raster import rasterize
 from densepose_ext.synth.scene import Scene
-from densepose_ext.synth.shading import albedo, lambert
+from densepose_ext.synth.shading import albedo, hair_faces, lambert
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +75,8 @@ def vertex_face_incidence(faces: np.ndarray, num_vertices: int) -> scipy.sparse.
 
 
 def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
-    """Rasterise all people of `scene` with the triangles of `surface` (a BodySurface: faces (F,3),
-    face_part (F,), face_uv (F,3,2)); `rng` draws the background and the sensor noise."""
+    """Rasterise all people of `scene` with the triangles of `surface` (a BodySurface: vertices (V,3) rest
+    pose, faces (F,3), face_part (F,), face_uv (F,3,2)); `rng` draws the background and the sensor noise."""
     height, width = scene.camera.size
     faces = np.asarray(surface.faces)
     num_faces, num_verts = len(faces), len(scene.people[0].vertices) if scene.people else 0
@@ -104,6 +104,7 @@ def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
 
     colour_fg = np.zeros((len(fg_face), 3), dtype=np.float32)
     incidence = vertex_face_incidence(faces, num_verts) if scene.people else None
+    hair = hair_faces(np.asarray(surface.vertices), faces, np.asarray(surface.face_part))
     for k, p in enumerate(scene.people):
         sel = person_fg == k
         if not sel.any():
@@ -111,7 +112,7 @@ def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
         vn = vertex_normals(p.vertices, faces, incidence)
         normals = np.einsum("nk,nkc->nc", bary_fg[sel], vn[faces[local[sel]]])
         normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-        colour_fg[sel] = lambert(albedo(p.appearance, part_fg[sel], uv_fg[sel]), normals, scene.light,
+        colour_fg[sel] = lambert(albedo(p.appearance, part_fg[sel], uv_fg[sel], hair[local[sel]]), normals, scene.light,
                                  scene.ambient)
     rgb = sample_background(rng, (height, width))
     rgb[fg] = colour_fg

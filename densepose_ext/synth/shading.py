@@ -24,10 +24,12 @@ def _fine_parts_of(region: str) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class Appearance:
-    """part_albedo (25,3): base colour per fine label (row 0 unused); stripe_parts (25,) bool: parts carrying a
-    stripe pattern of `stripe_freq` periods per chart unit along U (stripe_axis 0) or V (1)."""
+    """part_albedo (25,3): base colour per fine label (row 0 unused); hair (3,) colour of the hair faces, or
+    None (bald); stripe_parts (25,) bool: parts carrying a stripe pattern of `stripe_freq` periods per chart
+    unit along U (stripe_axis 0) or V (1)."""
 
     part_albedo: np.ndarray
+    hair: np.ndarray | None
     stripe_parts: np.ndarray
     stripe_freq: float
     stripe_axis: int
@@ -39,7 +41,7 @@ def _random_colour(rng: np.random.Generator, sat: tuple[float, float], val: tupl
 
 
 def sample_appearance(rng: np.random.Generator) -> Appearance:
-    """Skin tone, top (short/long sleeves), bottom (shorts/trousers), shoes; optional striped top."""
+    """Skin tone, hair, top (short/long sleeves), bottom (shorts/trousers), shoes; optional striped top."""
     t = rng.random()
     skin = np.array([0.95, 0.78, 0.66]) * (1 - t) + np.array([0.36, 0.23, 0.16]) * t
     albedo = np.tile(skin.astype(np.float32), (NUM_FINE_PARTS + 1, 1))
@@ -55,13 +57,29 @@ def sample_appearance(rng: np.random.Generator) -> Appearance:
     stripes = np.zeros(NUM_FINE_PARTS + 1, dtype=bool)
     if rng.random() < 0.35:
         stripes[_fine_parts_of("torso")] = True
-    return Appearance(part_albedo=albedo, stripe_parts=stripes, stripe_freq=float(rng.uniform(3, 12)),
+    hair = _random_colour(rng, (0.2, 0.8), (0.05, 0.7)) if rng.random() < 0.85 else None
+    return Appearance(part_albedo=albedo, hair=hair, stripe_parts=stripes, stripe_freq=float(rng.uniform(3, 12)),
                       stripe_axis=int(rng.integers(2)), stripe_contrast=float(rng.uniform(0.2, 0.5)))
 
 
-def albedo(appearance: Appearance, part: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """(N,3) base colours of N pixels of one person: part (N,) fine labels 1..24, uv (N,2) chart coords."""
+def hair_faces(rest_vertices: np.ndarray, faces: np.ndarray, face_part: np.ndarray) -> np.ndarray:
+    """(F,) bool: head faces covered by hair, from the rest-pose geometry (metres, Z up, body facing -Y):
+    the top of the head, and the back of the head down to about ear level."""
+    centre = rest_vertices[faces].mean(1)
+    head = np.isin(face_part, _fine_parts_of("head"))
+    if not head.any():
+        return head
+    top = centre[head, 2].max()
+    back = centre[:, 1] > np.median(centre[head, 1]) + 0.02
+    return head & ((centre[:, 2] > top - 0.08) | (back & (centre[:, 2] > top - 0.2)))
+
+
+def albedo(appearance: Appearance, part: np.ndarray, uv: np.ndarray, hair: np.ndarray) -> np.ndarray:
+    """(N,3) base colours of N pixels of one person: part (N,) fine labels 1..24, uv (N,2) chart coords,
+    hair (N,) bool pixels on hair faces."""
     colour = appearance.part_albedo[part]
+    if appearance.hair is not None:
+        colour[hair] = appearance.hair
     striped = appearance.stripe_parts[part]
     if striped.any():
         phase = np.sin(2 * np.pi * appearance.stripe_freq * uv[striped, appearance.stripe_axis])
