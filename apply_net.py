@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from detectron2.utils.logger import setup_logger
@@ -23,6 +24,7 @@ from densepose_ext.inference_io.inputs import InputError
 from densepose_ext.inference_io.predictor import detections_predictor, setup_inference_cfg
 from densepose_ext.inference_io.records import FORMATS
 from densepose_ext.inference_io.runner import RunSummary
+from densepose_ext.inference_io.sinks import OutputConflictError
 from densepose_ext.vis.visualizers import VISUALIZER_REGISTRY, build_visualizer
 
 
@@ -74,7 +76,7 @@ def main(argv=None) -> int:
     logging.getLogger("densepose_ext").setLevel(logging.INFO)
     try:
         summary = _run_command(args, opts)
-    except InputError as e:
+    except (InputError, OutputConflictError) as e:
         parser.exit(2, f"apply_net.py: error: {e}\n")
     for entry in summary.failed:
         print(f"unreadable input: {entry['file_name']}: {entry['error']}", file=sys.stderr)
@@ -86,7 +88,9 @@ def _run_command(args: argparse.Namespace, opts: list[str]) -> RunSummary:
     predict = detections_predictor(cfg, args.min_score)
     shared = dict(batch_size=args.batch_size, iuv_dir=args.iuv_dir, show_progress=not args.no_progress)
     if args.command == "dump":
-        return commands.dump(args.input, predict, args.output, args.format, **shared)
+        settings = {"config": os.path.abspath(args.config), "weights": os.path.abspath(args.weights),
+                    "opts": opts, "min_score": args.min_score}
+        return commands.dump(args.input, predict, args.output, args.format, settings=settings, **shared)
     return commands.show(args.input, predict, args.visualizers, args.output, args.legend, **shared)
 
 

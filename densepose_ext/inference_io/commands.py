@@ -31,11 +31,13 @@ def _execute(input_spec: str, predict: PredictFn, sinks: Sequence[Sink], batch_s
 
 
 def dump(input_spec: str, predict: PredictFn, output: str, fmt: str = "npz", batch_size: int = 1,
-         iuv_dir: Optional[str] = None, show_progress: bool = True) -> RunSummary:
+         iuv_dir: Optional[str] = None, show_progress: bool = True,
+         settings: Optional[dict] = None) -> RunSummary:
     """Write one record per frame under `output` (sinks.DumpSink; formats in records.py) and
     `output`/index.json; with `iuv_dir` also the full-image IUV/INDS PNGs. Frames whose outputs
-    exist are skipped, so rerunning after an interruption completes the dump without duplicates."""
-    dump_sink = DumpSink(output, fmt)
+    exist are skipped, so rerunning after an interruption completes the dump without duplicates.
+    `settings` describe the model and thresholds; a resumed dump must use the same (DumpSink)."""
+    dump_sink = DumpSink(output, fmt, settings)
     sinks: list[Sink] = [dump_sink] + ([IUVSink(iuv_dir)] if iuv_dir else [])
     summary = _execute(input_spec, predict, sinks, batch_size, show_progress)
     dump_sink.write_index(summary.entries)

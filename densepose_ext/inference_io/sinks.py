@@ -52,15 +52,38 @@ class Sink:
         """Finish the outputs; called once after the last frame."""
 
 
+class OutputConflictError(ValueError):
+    """An output folder holds results made with other settings; resuming into it would mix them."""
+
+
 class DumpSink(Sink):
     """One record file per frame: <root>/<name>.<fmt> (see records.py), plus <root>/index.json
-    listing every input in order with its record or its error (written by `write_index`)."""
+    listing every input in order with its record or its error (written by `write_index`).
 
-    def __init__(self, root: str, fmt: str):
+    `settings` (JSON-safe: model, weights, thresholds, ...) are stored in <root>/settings.json by the
+    first run; a later run into the same folder must pass equal settings, because it keeps the
+    records already there."""
+
+    def __init__(self, root: str, fmt: str, settings: Optional[dict] = None):
         if fmt not in FORMATS:
             raise ValueError(f"--format: expected one of {FORMATS}, got {fmt!r}")
         self.root, self.fmt = Path(root), fmt
+        self._claim(dict(settings or {}, format=fmt))
         remove_stale_temporaries(self.root)
+
+    def _claim(self, settings: dict) -> None:
+        path = self.root / "settings.json"
+        current = json.loads(json.dumps(settings))  # as it reads back: tuples become lists
+        if path.is_file():
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            if stored != current:
+                changed = sorted(k for k in stored.keys() | current.keys() if stored.get(k) != current.get(k))
+                raise OutputConflictError(
+                    f"--output {self.root}: holds a dump made with other settings ({', '.join(changed)}: "
+                    f"{[stored.get(k) for k in changed]} there, {[current.get(k) for k in changed]} now); "
+                    "choose another folder or delete it")
+        else:
+            atomic_write_bytes(path, json.dumps(current, indent=1).encode("utf-8"))
 
     def path(self, name: str) -> Path:
         return self.root / f"{name}.{self.fmt}"
@@ -112,7 +135,9 @@ class Renderer:
 
 
 class ImageSink(Sink):
-    """Rendered pictures: <root>/<name>.png, or exactly `single_file` when set (one input image)."""
+    """Rendered pictures: <root>/<name>.png, or exactly `single_file` when set (one input image).
+
+    Pictures are always redrawn (done() is False): a rerun usually means other visualizers."""
 
     def __init__(self, root: str, renderer: Renderer, single_file: Optional[str] = None):
         self.root, self.render, self.single_file = Path(root), renderer, single_file
@@ -123,7 +148,7 @@ class ImageSink(Sink):
         return Path(self.single_file) if self.single_file else self.root / f"{name}.png"
 
     def done(self, name):
-        return self.path(name).is_file()
+        return False
 
     def write(self, frame, prediction):
         path = self.path(frame.name)

@@ -86,7 +86,8 @@ def test_dump_formats_on_a_glob_agree(tmp_path, weights, apply_net):
     for fmt in ("npz", "json", "pth"):
         assert apply_net.main(["dump", CONFIG, weights, pattern, "--output", str(tmp_path / fmt),
                                "--format", fmt, *FLAGS, *OPTS]) == 0
-        assert sorted(p.name for p in (tmp_path / fmt).iterdir()) == ["g0." + fmt, "g1." + fmt, "index.json"]
+        assert sorted(p.name for p in (tmp_path / fmt).iterdir()) == [
+            "g0." + fmt, "g1." + fmt, "index.json", "settings.json"]
     for k in range(2):
         _, det_npz = load_record(str(tmp_path / "npz" / f"g{k}.npz"))
         for fmt in ("json", "pth"):
@@ -170,10 +171,11 @@ def test_interrupted_real_dump_resumes(tmp_path, weights):
     with pytest.raises(KeyboardInterrupt):
         dump(str(folder), interrupted, str(out), batch_size=2, show_progress=False)
     first = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert sorted(first) == ["r0.npz", "r1.npz"]
+    assert sorted(first) == ["r0.npz", "r1.npz", "settings.json"]
     summary = dump(str(folder), predict, str(out), batch_size=2, show_progress=False)
     assert (summary.processed, summary.skipped) == (2, 2)
-    assert sorted(p.name for p in out.iterdir()) == ["index.json", "r0.npz", "r1.npz", "r2.npz", "r3.npz"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "index.json", "r0.npz", "r1.npz", "r2.npz", "r3.npz", "settings.json"]
     assert all((out / name).read_bytes() == data for name, data in first.items())
 
 

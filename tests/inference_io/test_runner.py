@@ -7,6 +7,7 @@ import pytest
 from densepose_ext.inference_io.commands import dump
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.inference_io.records import load_record
+from densepose_ext.inference_io.sinks import OutputConflictError
 
 from .media import make_folder, write_image
 
@@ -81,7 +82,8 @@ def test_interrupted_dump_resumes_without_duplicates_or_rework(tmp_path):
     assert resumed.batches == [2, 1]  # only im04..im06 predicted
     assert (summary.processed, summary.skipped) == (3, 4)
     assert _records(out) == [f"im{k:02d}.npz" for k in range(7)]
-    assert sorted(p.name for p in out.iterdir()) == [f"im{k:02d}.npz" for k in range(7)] + ["index.json"]
+    assert sorted(p.name for p in out.iterdir()) == [f"im{k:02d}.npz" for k in range(7)] + [
+        "index.json", "settings.json"]
     assert {p: (out / p).stat().st_mtime_ns for p in before} == before  # done records untouched
     names = [e["name"] for e in json.loads((out / "index.json").read_text())["inputs"]]
     assert names == [f"im{k:02d}" for k in range(7)]
@@ -100,4 +102,16 @@ def test_iuv_outputs_take_part_in_resume(tmp_path):
 def test_batch_size_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="--batch-size: expected >= 1, got 0"):
         dump(_folder_of(tmp_path, 1), FakePredictor(), str(tmp_path / "out"), batch_size=0,
+             show_progress=False)
+
+
+def test_resume_refuses_a_folder_dumped_with_other_settings(tmp_path):
+    folder, out = _folder_of(tmp_path, 1), str(tmp_path / "out")
+    dump(folder, FakePredictor(), out, settings={"weights": "a.pth", "min_score": 0.5}, show_progress=False)
+    dump(folder, FakePredictor(), out, settings={"weights": "a.pth", "min_score": 0.5}, show_progress=False)
+    with pytest.raises(OutputConflictError, match=r"min_score: \[0.5\] there, \[0.8\] now"):
+        dump(folder, FakePredictor(), out, settings={"weights": "a.pth", "min_score": 0.8},
+             show_progress=False)
+    with pytest.raises(OutputConflictError, match=r"format: \['npz'\] there, \['json'\] now"):
+        dump(folder, FakePredictor(), out, fmt="json", settings={"weights": "a.pth", "min_score": 0.5},
              show_progress=False)
