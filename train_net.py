@@ -7,7 +7,7 @@
 
 `--num-gpus N` starts N processes (on CPU when MODEL.DEVICE is cpu).
 """
-import logging
+import os
 
 import detectron2.utils.comm as comm
 from detectron2.checkpoint import DetectionCheckpointer
@@ -19,19 +19,9 @@ from detectron2.evaluation import verify_results
 import densepose_ext  # noqa: F401  (registers datasets, ROI heads, ...)
 import densepose_ext.modeling  # noqa: F401  (registers DensePoseROIHeads)
 from densepose_ext.config import add_densepose_config
+from densepose_ext.data import DensePoseDatasetMapper
 from densepose_ext.engine import launch
-
-logger = logging.getLogger("densepose_ext.train_net")
-
-
-def _densepose_mapper(cfg, is_train: bool):
-    """The data helper's mapper; detectron2's plain mapper (no DensePose targets) until it exists."""
-    try:
-        from densepose_ext.data.dataset_mapper import DensePoseDatasetMapper
-    except ImportError:
-        logger.warning("densepose_ext.data.dataset_mapper is missing: training without DensePose targets")
-        return None
-    return DensePoseDatasetMapper(cfg, is_train)
+from densepose_ext.evaluation import DensePoseCOCOEvaluator
 
 
 class Trainer(DefaultTrainer):
@@ -39,22 +29,17 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_train_loader(cls, cfg):
-        return build_detection_train_loader(cfg, mapper=_densepose_mapper(cfg, True))
+        return build_detection_train_loader(cfg, mapper=DensePoseDatasetMapper(cfg, True))
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
-        return build_detection_test_loader(cfg, dataset_name, mapper=_densepose_mapper(cfg, False))
+        return build_detection_test_loader(cfg, dataset_name, mapper=DensePoseDatasetMapper(cfg, False))
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
-        try:
-            from densepose_ext.evaluation import DensePoseCOCOEvaluator
-        except ImportError:
-            from detectron2.evaluation import COCOEvaluator
-
-            logger.warning("densepose_ext.evaluation.DensePoseCOCOEvaluator is missing: box AP only")
-            return COCOEvaluator(dataset_name, output_dir=output_folder)
-        return DensePoseCOCOEvaluator(dataset_name, output_dir=output_folder)
+        if output_folder is None:
+            output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
+        return DensePoseCOCOEvaluator(cfg, dataset_name, output_folder)
 
 
 def build_config(args):

@@ -82,3 +82,43 @@ def blob_dataset(num_images, seed=0, size=(96, 96)):
         inst.gt_densepose = DensePoseList([targets])
         inputs.append({"image": image, "instances": inst, "height": h, "width": w})
     return inputs
+
+
+def write_blob_densepose_coco(out_dir, num_images, seed=0, size=(96, 96)):
+    """Writes `num_images` blob people as a DensePose-COCO split: out_dir/annotations.json + images/."""
+    import json
+    import os
+
+    from PIL import Image
+    from pycocotools import mask as mask_utils
+
+    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+    images, annotations = [], []
+    for k, x in enumerate(blob_dataset(num_images, seed=seed, size=size)):
+        name = f"{k:04d}.png"
+        bgr = x["image"].permute(1, 2, 0).round().to(torch.uint8).numpy()
+        Image.fromarray(bgr[:, :, ::-1].copy()).save(os.path.join(out_dir, "images", name))
+        h, w = size
+        images.append({"id": k + 1, "file_name": name, "height": h, "width": w})
+        (t,) = list(x["instances"].gt_densepose)
+        x0, y0, x1, y1 = x["instances"].gt_boxes.tensor[0].tolist()
+        bw, bh = x1 - x0, y1 - y0
+        coarse = t.coarse_masks.numpy()
+        dp_masks = []
+        for part in range(1, 15):
+            m = np.asfortranarray((coarse == part).astype(np.uint8))
+            rle = mask_utils.encode(m) if m.any() else []
+            if rle:
+                rle["counts"] = rle["counts"].decode("ascii")
+            dp_masks.append(rle)
+        annotations.append({
+            "id": k + 1, "image_id": k + 1, "category_id": 1, "iscrowd": 0,
+            "bbox": [x0, y0, bw, bh], "area": bw * bh,
+            "segmentation": [[x0, y0, x1, y0, x1, y1, x0, y1]],
+            "dp_x": ((t.x - x0) * 256 / bw).tolist(), "dp_y": ((t.y - y0) * 256 / bh).tolist(),
+            "dp_I": t.i.float().tolist(), "dp_U": t.u.tolist(), "dp_V": t.v.tolist(), "dp_masks": dp_masks,
+        })
+    data = {"images": images, "annotations": annotations,
+            "categories": [{"id": 1, "name": "person", "supercategory": "person"}]}
+    with open(os.path.join(out_dir, "annotations.json"), "w") as f:
+        json.dump(data, f)
