@@ -26,6 +26,7 @@ from detectron2.data import transforms as T
 from fvcore.transforms import transform as fvt
 
 from densepose_ext.structures.targets import DensePoseTargets
+from densepose_ext.surface import get_surface  # loads its asset on first call only
 from densepose_ext.surface.parts import COARSE_PART_MIRROR
 
 _COARSE_PART_MIRROR_T = torch.from_numpy(COARSE_PART_MIRROR)
@@ -60,9 +61,6 @@ def mirror_densepose(targets: DensePoseTargets, mask_axis: int) -> DensePoseTarg
     Args:
         mask_axis: 1 for a horizontal flip (columns of the 256x256 box-frame mask), 0 for a vertical one.
     """
-    # Imported here, not at module level: the surface package is heavy to load and only needed for flips.
-    from densepose_ext.surface import get_surface
-
     i, u, v = get_surface().mirror_iuv(targets.i.cpu().numpy(), targets.u.cpu().numpy(), targets.v.cpu().numpy())
     device = targets.device
     masks = targets.coarse_masks

@@ -1,7 +1,7 @@
-import importlib
-
 import pytest
 import torch
+
+from densepose_ext.data import transforms
 
 from .helpers import FakeSurface
 
@@ -19,6 +19,5 @@ def _one_thread():
 def fake_surface(monkeypatch):
     """Replaces get_surface() (used by the flip) with FakeSurface, whose mirror map is known in closed form."""
     surface = FakeSurface()
-    module = importlib.import_module("densepose_ext.surface")
-    monkeypatch.setattr(module, "get_surface", lambda *args, **kwargs: surface, raising=False)
+    monkeypatch.setattr(transforms, "get_surface", lambda *args, **kwargs: surface)
     return surface

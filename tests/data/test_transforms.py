@@ -6,6 +6,7 @@ from detectron2.data import transforms as T
 from densepose_ext.data.annotation import densepose_targets_from_annotation
 from densepose_ext.data.transforms import transform_densepose_targets
 from densepose_ext.structures.targets import DensePoseTargets
+from densepose_ext.surface import get_surface
 from densepose_ext.surface.parts import COARSE_PART_MIRROR, FINE_PART_MIRROR
 
 from .helpers import coarse_masks_example, tiny_densepose_coco
@@ -125,11 +126,7 @@ def test_empty_targets_survive_every_rule(fake_surface):
 
 
 def test_real_surface_flip_is_an_involution_and_swaps_parts():
-    surface_module = pytest.importorskip("densepose_ext.surface")
-    try:
-        surface = surface_module.get_surface()
-    except (AttributeError, FileNotFoundError, ImportError) as e:
-        pytest.skip(f"body surface asset not available: {e}")
+    surface = get_surface()
     t = _person_11()
     flip = T.HFlipTransform(WIDTH)
     once = flip.apply_densepose(t)
