@@ -7,7 +7,8 @@ dp_mask) and a results list: every person detected with a jittered box and a ran
 resolution (labels constant over 8x8 blocks, U and V smooth ramps), plus one false positive per image. Encoding the results (PNG) is not timed; the figure covers
 decoding, point sampling, geodesics, masks, the four COCO matchings and RCP. ``--distance toy`` replaces the
 surface geodesic by a closed-form metric to separate the evaluator's own cost from the geodesic engine's.
-``seconds`` is wall time, ``cpu_seconds`` this process's CPU time (the fairer figure on a shared machine).
+``seconds`` is wall time, ``cpu_seconds`` this process's CPU time (the fairer figure on a shared machine);
+``peak_rss_growth_mb`` is the evaluator's memory on top of the process (inputs, torch, the surface tables).
 Target (issue 7): 1,000 people x 120 points in < 10 s on 2 cores, < 500 MB.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import threading
 import time
 
 import numpy as np
@@ -81,6 +83,45 @@ def _record(image_id: int, box: np.ndarray, score: float, rng: np.random.Generat
             "densepose": encode(result)}
 
 
+class PeakRSS:
+    """Peak resident memory of this process while in the block, sampled every 20 ms from /proc (Linux)."""
+
+    def __enter__(self) -> "PeakRSS":
+        self.start_mb = self.peak_mb = _rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak_mb = max(self.peak_mb, _rss_mb())
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, _rss_mb())
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+class CountingDistance:
+    """Wraps a distance function to count the pairs it is asked for and the time it takes."""
+
+    def __init__(self, fn) -> None:
+        self.fn, self.pairs, self.seconds = fn, 0, 0.0
+
+    def __call__(self, *args) -> np.ndarray:
+        t = time.perf_counter()
+        out = self.fn(*args)
+        self.seconds += time.perf_counter() - t
+        self.pairs += len(args[0])
+        return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=1000)
@@ -96,18 +137,19 @@ def main() -> None:
         t = time.perf_counter()
         distance(np.array([1]), np.array([0.5]), np.array([0.5]), np.array([2]), np.array([0.5]), np.array([0.5]))
         surface_setup_s = time.perf_counter() - t
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t, cpu = time.perf_counter(), time.process_time()
-    gt = DensePoseGroundTruth(dataset, "bench")
-    report = evaluate_densepose(gt, records, args.kappa, distance)
-    seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - cpu
+    distance = CountingDistance(distance)
+    with PeakRSS() as rss:
+        t, cpu = time.perf_counter(), time.process_time()
+        gt = DensePoseGroundTruth(dataset, "bench")
+        report = evaluate_densepose(gt, records, args.kappa, distance)
+        seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - cpu
     out = {
         "bench": "evaluator", "people": args.people, "points_per_person": args.points,
         "images": len(dataset["images"]), "detections": len(records), "distance": args.distance,
         "kappa": args.kappa, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
         "people_per_s": round(args.people / seconds, 1),
-        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "max_rss_growth_mb": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024, 1),
+        "geodesic_pairs": distance.pairs, "geodesic_seconds": round(distance.seconds, 3),
+        "rss_before_mb": round(rss.start_mb, 1), "peak_rss_growth_mb": round(rss.peak_mb - rss.start_mb, 1),
         "GPS_AP": report["GPS"]["AP"], "AUC30": report["pointwise"]["AUC30"],
     }
     if args.distance == "surface":
