@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse
 
 from densepose_ext.synth.backgrounds import sample_background
+from densepose_ext.synth.occluders import sample_occluders
 from densepose_ext.synth.raster import rasterize
 from densepose_ext.synth.scene import Scene
 from densepose_ext.synth.shading import albedo, hair_faces, lambert
@@ -21,7 +22,8 @@ from densepose_ext.synth.shading import albedo, hair_faces, lambert
 
 @dataclasses.dataclass(frozen=True)
 class Rendering:
-    """Per-pixel results, image px frame, shape (H,W) unless noted.
+    """Per-pixel results, image px frame, shape (H,W) unless noted. Pixels hidden by an occluder object are
+    background in person/part/uv, and carry the occluder's depth.
 
     image (H,W,3) uint8 RGB (before JPEG); person int16: index into scene.people, -1 = background;
     part uint8: fine label 0..24; uv (H,W,2) float32: chart (U, V) in [0,1] (0 on background);
@@ -76,16 +78,21 @@ def vertex_face_incidence(faces: np.ndarray, num_vertices: int) -> scipy.sparse.
 
 def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
     """Rasterise all people of `scene` with the triangles of `surface` (a BodySurface: vertices (V,3) rest
-    pose, faces (F,3), face_part (F,), face_uv (F,3,2)); `rng` draws the background and the sensor noise."""
+    pose, faces (F,3), face_part (F,), face_uv (F,3,2)); `rng` draws occluders, background and sensor noise."""
     height, width = scene.camera.size
     faces = np.asarray(surface.faces)
     num_faces, num_verts = len(faces), len(scene.people[0].vertices) if scene.people else 0
+    per_person = [scene.camera.project(p.vertices) for p in scene.people]
     if scene.people:
-        screen = np.concatenate([scene.camera.project(p.vertices) for p in scene.people])
+        screen = np.concatenate(per_person)
         all_faces = np.concatenate([faces + k * num_verts for k in range(len(scene.people))])
     else:
         screen, all_faces = np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
     face, bary, depth = rasterize(screen, all_faces, (height, width))
+    occluder_depth = sample_occluders(rng, per_person, (height, width))
+    occluder = occluder_depth < depth
+    face[occluder] = -1
+    depth = np.minimum(depth, occluder_depth)
 
     fg = face >= 0
     fg_face = face[fg]
@@ -116,6 +123,8 @@ def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
                                  scene.ambient)
     rgb = sample_background(rng, (height, width))
     rgb[fg] = colour_fg
+    if occluder.any():
+        rgb[occluder] = sample_background(rng, (height, width))[occluder] * np.float32(rng.uniform(0.5, 1.0))
     if scene.blur_sigma > 0.05:
         rgb = cv2.GaussianBlur(rgb, (0, 0), scene.blur_sigma)
     rgb += _sensor_noise(rng, (height, width)) * np.float32(scene.noise_sigma)
