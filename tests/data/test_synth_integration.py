@@ -19,6 +19,7 @@ from PIL import Image
 from densepose_ext.data.dataset_mapper import DensePoseDatasetMapper
 from densepose_ext.data.datasets import register_densepose_coco
 from densepose_ext.data.validate import main as validate_main
+from densepose_ext.surface import get_surface
 from densepose_ext.surface.parts import FINE_PART_MIRROR
 
 NAME = "densepose_test_synth_integration"
@@ -26,7 +27,6 @@ NAME = "densepose_test_synth_integration"
 
 @pytest.fixture(scope="module")
 def synth_dicts(tmp_path_factory):
-    pytest.importorskip("densepose_ext.synth")
     out = tmp_path_factory.mktemp("synth") / "train"
     subprocess.run(
         [sys.executable, "-m", "densepose_ext.synth", "--out", str(out), "--num-images", "4", "--seed", "0",
@@ -69,8 +69,6 @@ def test_resized_points_sit_on_their_dense_truth(synth_dicts):
 
 
 def test_flipped_points_carry_the_mirror_of_their_dense_truth(synth_dicts):
-    from densepose_ext.surface import get_surface
-
     resize = T.ResizeShortestEdge(360, max_size=1000, interp=Image.NEAREST)
     under, own = _mapped_points(synth_dicts, [resize, T.RandomFlip(prob=1.0)])
     # The image pixels keep their labels; the targets were mirrored: mirroring them back gives the pixels.
