@@ -7,7 +7,7 @@ one label image (0 background, 1..14 coarse parts, see surface/parts.py) over th
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import pycocotools.mask as mask_util
@@ -17,6 +17,23 @@ from detectron2.structures import BoxMode
 from densepose_ext.structures.targets import DensePoseTargets
 
 from .validate import DP_MASK_SIZE
+
+
+def box256_to_image(
+    dp_x: Sequence[float], dp_y: Sequence[float], bbox_xywh: Sequence[float]
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Box-256 point coordinates -> image px: x = bbox_x + dp_x * bbox_w / 256, y likewise.
+
+    Args:
+        dp_x, dp_y: (P,) box-256 frame, [0, 256).
+        bbox_xywh: the annotation's box [x, y, w, h], image px.
+    Returns:
+        x, y: (P,) float64 image px.
+    """
+    bx, by, bw, bh = (float(c) for c in bbox_xywh)
+    x = bx + np.asarray(dp_x, dtype=np.float64) * (bw / DP_MASK_SIZE)
+    y = by + np.asarray(dp_y, dtype=np.float64) * (bh / DP_MASK_SIZE)
+    return x, y
 
 
 def decode_coarse_masks(dp_masks: Sequence) -> torch.Tensor:
@@ -53,14 +70,11 @@ def densepose_targets_from_annotation(annotation: dict) -> Optional[DensePoseTar
         list(annotation["bbox"]), annotation.get("bbox_mode", BoxMode.XYWH_ABS), BoxMode.XYWH_ABS
     )
     if has_points:
-        dp_x, dp_y, dp_u, dp_v = (
-            torch.tensor(annotation[f], dtype=torch.float64) for f in ("dp_x", "dp_y", "dp_U", "dp_V")
-        )
-        x = (x0 + dp_x * (w / DP_MASK_SIZE)).float()
-        y = (y0 + dp_y * (h / DP_MASK_SIZE)).float()
+        x, y = box256_to_image(annotation["dp_x"], annotation["dp_y"], (x0, y0, w, h))
+        x, y = torch.from_numpy(x).float(), torch.from_numpy(y).float()
         # dp_I holds integer-valued floats in the JSON.
         i = torch.tensor(annotation["dp_I"], dtype=torch.float64).round().long()
-        u, v = dp_u.float(), dp_v.float()
+        u, v = (torch.tensor(annotation[f], dtype=torch.float32) for f in ("dp_U", "dp_V"))
     else:
         x = y = u = v = torch.zeros(0, dtype=torch.float32)
         i = torch.zeros(0, dtype=torch.int64)
