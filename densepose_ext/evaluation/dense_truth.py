@@ -23,11 +23,12 @@ class DenseTruth:
     def __init__(self, root: str | os.PathLike, dataset: dict[str, Any]) -> None:
         self.root = Path(root)
         self._stems = {img["id"]: Path(img["file_name"]).stem for img in dataset["images"]}
+        # INDS value of each annotation, by its position in the file (ground_truth's eval_id = position + 1).
         per_image: dict[int, int] = defaultdict(int)
         self._inds_value: dict[int, int] = {}
-        for ann in dataset["annotations"]:
+        for k, ann in enumerate(dataset["annotations"]):
             per_image[ann["image_id"]] += 1
-            self._inds_value[ann["id"]] = per_image[ann["image_id"]]
+            self._inds_value[k + 1] = per_image[ann["image_id"]]
 
     @classmethod
     def beside(cls, annotations_file: str | os.PathLike, dataset: dict[str, Any]) -> Optional["DenseTruth"]:
@@ -44,6 +45,8 @@ class DenseTruth:
     def points(self, image_id: int, anns: list[dict]) -> dict[str, np.ndarray]:
         """Every labelled pixel of the given people of an image, as ground-truth points.
 
+        Args:
+            anns: people of the image as DensePoseGroundTruth lists them (with ``eval_id``).
         Returns:
             dict of (N,) arrays like ground_truth.annotation_points: x, y (pixel centres, image px),
             i (1..24), u, v (chart), owner (index into ``anns``).
@@ -52,9 +55,9 @@ class DenseTruth:
         if iuv.ndim != 3 or iuv.shape[:2] != inds.shape:
             raise ValueError(f"dense truth of image {image_id}: expected an RGB IUV image the size of INDS "
                              f"{inds.shape}, got {iuv.shape}")
-        owner_of_value = np.full(max(int(inds.max()), max((self._inds_value[a["id"]] for a in anns), default=0)) + 1, -1)
-        for k, ann in enumerate(anns):
-            owner_of_value[self._inds_value[ann["id"]]] = k
+        values = [self._inds_value[a["eval_id"]] for a in anns]
+        owner_of_value = np.full(max([int(inds.max())] + values) + 1, -1)
+        owner_of_value[values] = np.arange(len(anns))
         owner = owner_of_value[inds]
         rows, cols = np.nonzero((owner >= 0) & (iuv[..., 0] > 0))
         return {

@@ -76,14 +76,14 @@ def _ignore_columns(dets: list[tuple[int, dict]], ignored: list[dict]) -> np.nda
 
 
 def _pointwise_matches(gt: DensePoseGroundTruth, coco_gt, coco_dt, dets_by_image) -> dict[int, int]:
-    """annotation id -> detection id paired by COCO matching on box IoU >= 0.5 (annotated people only)."""
+    """eval_id -> detection id paired by COCO matching on box IoU >= 0.5 (annotated people only)."""
     table = SimilarityTable()
     for image_id, dets in dets_by_image.items():
         annotated, ignored = gt.annotated.get(image_id, []), gt.ignored.get(image_id, [])
         table.set_image(
             image_id,
             [d for d, _ in dets],
-            [a["id"] for a in annotated + ignored],
+            [a["eval_id"] for a in annotated + ignored],
             np.concatenate([_box_overlaps(dets, annotated), _ignore_columns(dets, ignored)], axis=1),
         )
     ev = run_cocoeval(coco_gt, coco_dt, table, match_only_at=POINTWISE_MATCH_IOU)
@@ -193,14 +193,14 @@ def evaluate_densepose(
         decoded = [decode_arrays(rec["densepose"]) for _, rec in dets]
         scores = score_image(annotated, decoded, gt.image_sizes[image_id], kappa_mode, distance_fn, gt.source)
         det_ids = [d for d, _ in dets]
-        gt_ids = [a["id"] for a in annotated + ignored]
+        gt_ids = [a["eval_id"] for a in annotated + ignored]
         ignore = _ignore_columns(dets, ignored)
         for name in INSTANCE_METRICS:
             tables[name].set_image(image_id, det_ids, gt_ids, np.concatenate([scores[name], ignore], axis=1))
 
         # Row of each annotated person's matched detection (-1: unmatched) for the pointwise protocol.
         row_of_det = {d: k for k, d in enumerate(det_ids)}
-        matched_row = np.array([row_of_det.get(matches.get(a["id"]), -1) for a in annotated], dtype=np.int64)
+        matched_row = np.array([row_of_det.get(matches.get(a["eval_id"]), -1) for a in annotated], dtype=np.int64)
         pts = scores["points"]
         sparse.add(_pick_rows(scores["dist"], matched_row[pts["owner"]]), pts["i"])
         if dense is not None and annotated:

@@ -78,7 +78,9 @@ def test_dense_pointwise_counts_every_pixel_of_annotated_people(tmp_path):
 
 def test_dense_points_are_pixel_centres_with_chart_values(tmp_path):
     dataset, iuv, inds = write_dataset(tmp_path)
-    pts = DenseTruth(tmp_path, dataset).points(7, [dataset["annotations"][2]])
+    person3 = DensePoseGroundTruth(dataset).annotated[7][1]
+    assert person3["id"] == 3
+    pts = DenseTruth(tmp_path, dataset).points(7, [person3])
     r, c = (pts["y"] - 0.5).astype(int), (pts["x"] - 0.5).astype(int)
     assert np.all(inds[r, c] == 3) and len(r) == (inds == 3).sum() and np.all(pts["owner"] == 0)
     np.testing.assert_array_equal(pts["i"], iuv[r, c, 0])
@@ -90,7 +92,7 @@ def test_missing_dense_data(tmp_path):
     assert DenseTruth.beside(tmp_path / "elsewhere" / "annotations.json", dataset) is None
     (tmp_path / "dense" / "000006_IUV.png").unlink()
     with pytest.raises(FileNotFoundError, match="image 7.*000006_IUV.png"):
-        DenseTruth(tmp_path, dataset).points(7, dataset["annotations"][:1])
+        DenseTruth(tmp_path, dataset).points(7, DensePoseGroundTruth(dataset).annotated[7])
 
 
 def test_cli_uses_dense_truth_beside_the_annotations_unless_off(tmp_path, monkeypatch, capsys):

@@ -147,10 +147,18 @@ def test_bad_inputs_name_file_record_and_field(people):
         evaluate_densepose(gt, [bad], distance_fn=chart_distance, source="res.json")
     broken = copy.deepcopy(people[0])
     broken["dp_I"][3] = 0.0
-    with pytest.raises(ValueError, match=r"gt.json annotation 1: field dp_I: expected integers in 1..24"):
+    with pytest.raises(ValueError, match=r"(?s)gt.json.*annotation 1: dp_I: expected integer-valued part labels in 1..24"):
         DensePoseGroundTruth(dataset([broken]), "gt.json")
     with pytest.raises(ValueError, match="kappa mode"):
         evaluate_densepose(gt, [], kappa_mode="paper", distance_fn=chart_distance)
+
+
+def test_repeated_annotation_ids_are_evaluated_as_distinct_people(people):
+    # The official COCO 2014 minival repeats annotation ids; each person must still be matched on its own.
+    twins = [dict(p, id=5) for p in people]
+    rep = run(twins, [record(p["image_id"], perfect_result(p), 0.9) for p in people[:2]])
+    assert rep["num_people"] == 3
+    assert rep["GPS"]["AR"] == pytest.approx(200 / 3) and rep["GPS"]["AP"] == pytest.approx(6700 / 101)
 
 
 def test_no_detections_at_all(people):
