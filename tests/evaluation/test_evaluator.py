@@ -32,7 +32,7 @@ def registered(tmp_path_factory):
     return name, people, root
 
 
-def model_outputs(people, detected):
+def model_outputs(people, detected, device="cpu"):
     """detectron2 (inputs, outputs) per image, with perfect DensePose results for the detected people."""
     batches = []
     for image_id in sorted({p["image_id"] for p in people}):
@@ -43,15 +43,16 @@ def model_outputs(people, detected):
         inst.scores = torch.linspace(0.9, 0.8, len(results))
         inst.pred_classes = torch.zeros(len(results), dtype=torch.int64)
         inst.pred_densepose = DensePoseResultList(results)
+        inst = inst.to(device)
         batches.append(([{"image_id": image_id, "height": H, "width": W}], [{"instances": inst}]))
     return batches
 
 
-def run_evaluator(registered, detected, tmp_path):
+def run_evaluator(registered, detected, tmp_path, device="cpu"):
     name, people, _ = registered
     evaluator = DensePoseCOCOEvaluator(name, output_dir=str(tmp_path), kappa_mode="per-part", distance_fn=chart_distance)
     evaluator.reset()
-    for inputs, outputs in model_outputs(people, detected):
+    for inputs, outputs in model_outputs(people, detected, device):
         evaluator.process(inputs, outputs)
     return evaluator.evaluate()
 
@@ -68,6 +69,22 @@ def test_evaluator_reports_densepose_and_box_metrics(registered, tmp_path):
     assert report["kappa"]["mode"] == "per-part" and report["dataset"] == registered[0]
     records = json.loads((tmp_path / RESULTS_FILE).read_text())
     assert sorted(r["image_id"] for r in records) == [1, 1] and {r["category_id"] for r in records} == {1}
+
+
+def test_results_print_as_detectron2_tables(registered, tmp_path, caplog):
+    from detectron2.evaluation.testing import print_csv_format
+
+    results = run_evaluator(registered, {1, 3}, tmp_path)
+    print_csv_format(results)  # detectron2's own consumer of evaluator results: every value a float
+    assert all(isinstance(v, float) for task in results.values() for v in task.values())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_same_report_for_model_outputs_on_gpu_and_cpu(registered, tmp_path):
+    cpu = run_evaluator(registered, {1, 2, 3}, tmp_path / "cpu")
+    gpu = run_evaluator(registered, {1, 2, 3}, tmp_path / "gpu", device="cuda")
+    assert cpu == gpu
+    assert (tmp_path / "cpu" / RESULTS_FILE).read_text() == (tmp_path / "gpu" / RESULTS_FILE).read_text()
 
 
 def test_cli_reproduces_the_evaluator_from_its_files(registered, tmp_path, monkeypatch, capsys):
