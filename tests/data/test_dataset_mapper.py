@@ -153,3 +153,35 @@ def test_config_random_flip_mirrors_about_half_the_samples(dataset, fake_surface
     np.random.seed(0)
     flips = [float(next(iter(mapper(copy.deepcopy(dataset[1]))["instances"].gt_densepose)).x[0]) for _ in range(8)]
     assert set(flips) == {8.0, 72.0}  # RandomFlip(0.5): both outcomes occur, x = 8 or 80 - 8
+
+
+# detectron2's augmentations other than rotation, each with arguments that keep some points in view.
+DETECTRON2_AUGMENTATIONS = {
+    "Resize": lambda: T.Resize((90, 100)),
+    "ResizeScale": lambda: T.ResizeScale(0.8, 1.5, 60, 80),
+    "RandomCrop": lambda: T.RandomCrop("relative_range", (0.7, 0.7)),
+    "FixedSizeCrop": lambda: T.FixedSizeCrop((50, 70)),  # crop, then pad to 50 x 70
+    "RandomExtent": lambda: T.RandomExtent((0.9, 1.1), (0.1, 0.1)),
+    "RandomFlip(vertical)": lambda: T.RandomFlip(1.0, horizontal=False, vertical=True),
+    "RandomBrightness": lambda: T.RandomBrightness(0.8, 1.2),
+    "RandomContrast": lambda: T.RandomContrast(0.8, 1.2),
+    "RandomSaturation": lambda: T.RandomSaturation(0.8, 1.2),
+    "RandomLighting": lambda: T.RandomLighting(0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DETECTRON2_AUGMENTATIONS))
+def test_every_detectron2_augmentation_keeps_points_on_their_content(dataset, fake_surface, name):
+    np.random.seed(0)
+    points_seen = 0
+    for _ in range(3):
+        out = _map(dataset, [DETECTRON2_AUGMENTATIONS[name](), T.RandomFlip(0.5)])
+        image = out["image"].float().mean(dim=0)  # (H, W)
+        height, width = image.shape
+        for t in out["instances"].gt_densepose:
+            if t is None:
+                continue
+            assert ((t.x >= 0) & (t.x < width) & (t.y >= 0) & (t.y < height)).all()
+            assert (image[t.y.long(), t.x.long()] > 150).all(), name
+            points_seen += len(t)
+    assert points_seen >= 3
