@@ -54,9 +54,8 @@ def procedural_background(rng: np.random.Generator, size: tuple[int, int]) -> np
     height, width = size
     c0, c1 = rng.random(3).astype(np.float32), rng.random(3).astype(np.float32)
     ramp = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
-    out = np.broadcast_to(c0 * (1 - ramp) + c1 * ramp, (height, width, 3)).copy()
-    for cells, amp in ((4, 0.25), (16, 0.12), (64, 0.06)):
-        out += (amp * (_value_noise(rng, size, cells) - 0.5))[:, :, None]
+    noise = sum(amp * (_value_noise(rng, size, cells) - 0.5) for cells, amp in ((4, 0.25), (16, 0.12), (64, 0.06)))
+    out = (c0 * (1 - ramp) + c1 * ramp) + noise[:, :, None]
     for _ in range(rng.integers(0, 8)):
         x0, y0 = rng.integers(width), rng.integers(height)
         x1, y1 = x0 + rng.integers(10, width // 2), y0 + rng.integers(10, height // 2)

@@ -76,6 +76,12 @@ def vertex_face_incidence(faces: np.ndarray, num_vertices: int) -> scipy.sparse.
     return scipy.sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(num_vertices, len(faces)))
 
 
+@functools.lru_cache(maxsize=4)
+def _hair_faces_of(surface) -> np.ndarray:
+    """hair_faces of a surface object, computed once per surface (surfaces are immutable singletons)."""
+    return hair_faces(np.asarray(surface.vertices), np.asarray(surface.faces), np.asarray(surface.face_part))
+
+
 def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
     """Rasterise all people of `scene` with the triangles of `surface` (a BodySurface: vertices (V,3) rest
     pose, faces (F,3), face_part (F,), face_uv (F,3,2)); `rng` draws occluders, background and sensor noise."""
@@ -111,7 +117,7 @@ def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
 
     colour_fg = np.zeros((len(fg_face), 3), dtype=np.float32)
     incidence = vertex_face_incidence(faces, num_verts) if scene.people else None
-    hair = hair_faces(np.asarray(surface.vertices), faces, np.asarray(surface.face_part))
+    hair = _hair_faces_of(surface)
     for k, p in enumerate(scene.people):
         sel = person_fg == k
         if not sel.any():
