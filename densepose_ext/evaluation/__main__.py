@@ -46,7 +46,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     dense = DenseTruth.beside(args.gt, dataset) if args.dense == "auto" else None
     report = evaluate_densepose(gt, load_results(args.results), args.kappa,
                                 surface_distance(args.surface, args.surface_data), source=args.results, dense_truth=dense)
-    report.update(ground_truth=args.gt, results=args.results)
+    report.update(ground_truth=args.gt, results=args.results, surface=args.surface or "default")
     print(format_table(report))
     if args.out:
         write_json(args.out, report)

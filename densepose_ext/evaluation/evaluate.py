@@ -20,8 +20,8 @@ from typing import Any, Optional
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.cocoeval import SimilarityTable, make_coco, run_cocoeval, stats_dict
+from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth, annotation_points
 from densepose_ext.evaluation.gps import DistanceFn, gps_from_distances, gpsm, pair_distances
 from densepose_ext.evaluation.kappa import check_kappa_mode, describe_kappa
@@ -35,6 +35,10 @@ POINTWISE_MATCH_IOU = 0.5
 MAX_DETECTIONS_PER_IMAGE = 20
 INSTANCE_METRICS = ("GPS", "GPSm", "IoU")
 
+# One image's decoded detections: D (box (4,) XYXY image px, labels (H, W) uint8 0..24, uv (2, H, W)) in the
+# box frame at box resolution (results_file.decode_arrays).
+Decoded = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
 
 def surface_distance(backend: Optional[str] = None, data_dir: Optional[str] = None) -> DistanceFn:
     """Geodesics of a body surface: the default one, or ``backend`` (e.g. "smpl") read from ``data_dir``.
@@ -47,7 +51,8 @@ def surface_distance(backend: Optional[str] = None, data_dir: Optional[str] = No
 
 def _top_detections(gt: DensePoseGroundTruth, records: list[dict], source: str) -> dict[int, list[tuple[int, dict]]]:
     """Per image, its person detections as (detection id, record), best score first, at most 20 (COCO keeps no
-    more; a stable sort as COCOeval's). Detection ids are 1 + the record's index in ``records``."""
+    more; a stable sort as COCOeval's). Detection ids are 1 + the record's index in ``records``. Records of other
+    categories are no DensePose detections; the report counts them as ``num_other_category_records``."""
     by_image: dict[int, list[tuple[int, dict]]] = defaultdict(list)
     for k, rec in enumerate(records):
         if rec["image_id"] not in gt.image_sizes:
@@ -94,9 +99,15 @@ def _pointwise_matches(gt: DensePoseGroundTruth, coco_gt, coco_dt, dets_by_image
     return matches
 
 
+def _sample(x: np.ndarray, y: np.ndarray, decoded: Decoded, det: Optional[np.ndarray] = None):
+    """sampling.sample_results over decoded detections."""
+    boxes = np.array([box for box, _, _ in decoded], dtype=np.float64).reshape(-1, 4)
+    return sample_results(x, y, boxes, [lab for _, lab, _ in decoded], [uv for _, _, uv in decoded], det=det)
+
+
 def score_image(
     annotated: list[dict],
-    decoded: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    decoded: Decoded,
     image_size: tuple[int, int],
     kappa_mode: str,
     distance_fn: DistanceFn,
@@ -106,7 +117,7 @@ def score_image(
 
     Args:
         annotated: G DensePose-COCO annotations with dp points.
-        decoded: D (box (4,) XYXY image px, labels (H, W) 0..24, uv (2, H, W)) in the box frame.
+        decoded: the image's D detections (``Decoded``).
         image_size: (height, width).
         source: ground-truth file name for error messages.
     Returns:
@@ -114,9 +125,7 @@ def score_image(
         N points of ``points`` (annotation_points(annotated))}.
     """
     pts = annotation_points(annotated)
-    boxes = np.array([box for box, _, _ in decoded], dtype=np.float64).reshape(-1, 4)
-    pred = sample_results(pts["x"], pts["y"], boxes, [lab for _, lab, _ in decoded], [uv for _, _, uv in decoded])
-    dist = pair_distances((pts["i"], pts["u"], pts["v"]), pred, distance_fn)
+    dist = pair_distances((pts["i"], pts["u"], pts["v"]), _sample(pts["x"], pts["y"], decoded), distance_fn)
     gps = gps_from_distances(dist, pts["i"], pts["owner"], len(annotated), kappa_mode)
     gt_masks = [gt_foreground(ann, image_size, f"{source} annotation {ann['id']}") for ann in annotated]
     dt_masks = [box_mask(labels > 0, box, image_size) for box, labels, _ in decoded]
@@ -135,12 +144,11 @@ def _pick_rows(dist: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def _matched_errors(
     pts: dict[str, np.ndarray],
     rows: np.ndarray,
-    decoded: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    decoded: Decoded,
     distance_fn: DistanceFn,
 ) -> np.ndarray:
     """(N,) geodesic error of each ground-truth point against the one detection ``rows[n]`` (-1: none -> inf)."""
-    pred = sample_results(pts["x"], pts["y"], np.array([b for b, _, _ in decoded]).reshape(-1, 4),
-                          [lab for _, lab, _ in decoded], [uv for _, _, uv in decoded], det=rows)
+    pred = _sample(pts["x"], pts["y"], decoded, det=rows)
     return pair_distances((pts["i"], pts["u"], pts["v"]), tuple(p[None] for p in pred), distance_fn)[0]
 
 
@@ -212,6 +220,7 @@ def evaluate_densepose(
         "num_images": len(gt.image_sizes),
         "num_people": sum(len(a) for a in gt.annotated.values()),
         "num_detections": sum(len(d) for d in dets_by_image.values()),
+        "num_other_category_records": sum(rec["category_id"] != gt.category_id for rec in records),
     }
     for name, table in tables.items():
         report[name] = stats_dict(run_cocoeval(coco_gt, coco_dt, table))
