@@ -1,7 +1,7 @@
 """Vectorised point location in the part charts: (I, U, V) -> (face, barycentric).
 
 Each part's chart square [0, 1]^2 is covered by a G x G grid; every cell lists the triangles of that part
-whose chart bounding box overlaps it (CSR arrays). A query tests its cell's candidates in rounds (all
+whose chart bounding box overlaps it (CSR arrays); crowded cells are split once more into S x S leaves. A query tests its cell's candidates in rounds (all
 queries at once per round, only unresolved ones go on), so the cost is ~1-2 barycentric evaluations per
 query. Cells that no triangle touches (chart corners outside the convex chart boundary) borrow the
 candidates of the nearest covered cell; queries outside every triangle get the candidate with the
@@ -25,60 +25,78 @@ class ChartLookup:
         face_part: (F,) int part 1..num_parts of each face.
         face_uv: (F, 3, 2) float chart (U, V) of each face corner.
         num_parts: number of parts (24).
-        grid: cells per chart side.
+        grid: level-1 cells per chart side.
+        split: a level-1 cell listing more than ``crowded`` triangles is split into split x split leaves
+            (charts squeeze some regions, e.g. fingers, so triangle density varies a lot).
     """
 
-    def __init__(self, face_part: np.ndarray, face_uv: np.ndarray, num_parts: int, grid: int = 64):
-        self.grid = grid
-        self.num_parts = num_parts
+    def __init__(self, face_part: np.ndarray, face_uv: np.ndarray, num_parts: int, grid: int = 64,
+                 split: int = 8, crowded: int = 8):
+        self.grid, self.split, self.num_parts = grid, split, num_parts
         uv = face_uv.astype(np.float64)
-        self._origin = uv[:, 0]  # (F, 2)
         edges = np.stack([uv[:, 1] - uv[:, 0], uv[:, 2] - uv[:, 0]], axis=2)  # (F, 2, 2) columns
         det = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]
         safe = np.where(det == 0.0, 1.0, det)
-        # Inverse of the edge matrix: (b1, b2) = inv @ (uv - origin); degenerate faces never match.
-        self._inv = np.stack([np.stack([edges[:, 1, 1], -edges[:, 0, 1]], 1),
-                              np.stack([-edges[:, 1, 0], edges[:, 0, 0]], 1)], axis=1) / safe[:, None, None]
-        self._inv[det == 0.0] = 0.0
-        self._start, self._cand = self._build_grid(face_part, uv)
+        # Per face: origin (u0, v0) and the inverse edge matrix, so (b1, b2) = inv @ (uv - origin).
+        # Degenerate faces get a zero inverse and an origin far away, so they never contain a point.
+        inv = np.stack([edges[:, 1, 1], -edges[:, 0, 1], -edges[:, 1, 0], edges[:, 0, 0]], axis=1) / safe[:, None]
+        self._affine = np.concatenate([uv[:, 0], inv], axis=1)  # (F, 6)
+        self._affine[det == 0.0] = [1e9, 1e9, 0.0, 0.0, 0.0, 0.0]
+        self._chart_area = 0.5 * np.abs(det)
+        self._build(face_part, uv, crowded)
 
-    def _build_grid(self, face_part: np.ndarray, uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        g = self.grid
-        lo = np.clip(np.floor(uv.min(axis=1) * g).astype(np.int64), 0, g - 1)  # (F, 2) cell x (U), y (V)
-        hi = np.clip(np.floor(uv.max(axis=1) * g).astype(np.int64), 0, g - 1)
-        nx, ny = hi[:, 0] - lo[:, 0] + 1, hi[:, 1] - lo[:, 1] + 1
-        count = nx * ny
-        face = np.repeat(np.arange(len(uv)), count)
-        k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
-        cx = lo[face, 0] + k % nx[face]
-        cy = lo[face, 1] + k // nx[face]
-        cell = ((face_part[face] - 1) * g + cy) * g + cx
+    def _build(self, face_part: np.ndarray, uv: np.ndarray, crowded: int) -> None:
+        g, s = self.grid, self.split
         n_cells = self.num_parts * g * g
-        covered = np.bincount(cell, minlength=n_cells) > 0
+        part0 = face_part - 1
+        cell, face = _cells_of_boxes(uv.min(axis=1) * g, uv.max(axis=1) * g, g, part0 * g * g)
+        keep = _triangle_meets_square(uv[face] * g, np.stack([cell % g, (cell // g) % g], axis=1))
+        cell, face = cell[keep], face[keep]
+        start, cand = _csr(cell, face, n_cells, self._chart_area)
         # Uncovered cells copy the candidates of the nearest covered cell of the same part.
+        covered = (np.diff(start) > 0).reshape(self.num_parts, g, g)
         source = np.arange(n_cells).reshape(self.num_parts, g, g)
         for p in range(self.num_parts):  # 24 small 2D distance transforms
-            cov = covered.reshape(self.num_parts, g, g)[p]
-            if cov.any() and not cov.all():
-                _, (iy, ix) = distance_transform_edt(~cov, return_indices=True)
+            if covered[p].any() and not covered[p].all():
+                _, (iy, ix) = distance_transform_edt(~covered[p], return_indices=True)
                 source[p] = (p * g + iy) * g + ix
-        source = source.ravel()
-        # Expand: every cell gets the candidate list of its source cell.
-        order = np.argsort(cell, kind="stable")
-        cell_sorted, face_sorted = cell[order], face[order]
-        src_start = np.searchsorted(cell_sorted, np.arange(n_cells))
-        src_count = np.bincount(cell_sorted, minlength=n_cells)
-        count_per_cell = src_count[source]
-        start = np.concatenate([[0], np.cumsum(count_per_cell)])
-        j = np.arange(start[-1]) - np.repeat(start[:-1], count_per_cell)
-        cand = face_sorted[np.repeat(src_start[source], count_per_cell) + j]
-        return start, cand
+        start, cand = _gather(start, cand, source.ravel())
+        # Level 2: crowded cells split into s x s leaves, listing the triangles overlapping each leaf.
+        is_split = np.diff(start) > crowded
+        pair_face = cand[np.repeat(is_split, np.diff(start))]
+        pair_cell = np.repeat(np.arange(n_cells), np.diff(start))[np.repeat(is_split, np.diff(start))]
+        split_id = np.cumsum(is_split) - 1  # rank of each split cell
+        cell_xy = np.stack([pair_cell % g, (pair_cell // g) % g], axis=1) * s
+        lo = np.clip(uv[pair_face].min(axis=1) * g * s - cell_xy, 0, s - 1e-9)
+        hi = np.clip(uv[pair_face].max(axis=1) * g * s - cell_xy, 0, s - 1e-9)
+        sub_leaf, sub_face = _cells_of_boxes(lo, hi, s, split_id[pair_cell] * s * s, faces=pair_face)
+        sub_xy = np.stack([sub_leaf % s, (sub_leaf // s) % s], axis=1)
+        pair_of_sub = np.repeat(np.arange(len(lo)), _box_cell_counts(lo, hi, s))
+        keep = _triangle_meets_square(uv[sub_face] * g * s - cell_xy[pair_of_sub][:, None, :], sub_xy)
+        sub_leaf, sub_face = sub_leaf[keep], sub_face[keep]
+        # A leaf no triangle box touches (outside the chart) keeps its cell's whole list.
+        empty = np.setdiff1d(np.arange(int(is_split.sum()) * s * s), sub_leaf)
+        parent = np.where(is_split)[0][empty // (s * s)]
+        fill_leaf = np.repeat(empty, np.diff(start)[parent])
+        fill_face = cand[_ranges(start[parent], np.diff(start)[parent])]
+        sub_start, sub_cand = _csr(np.concatenate([sub_leaf, fill_leaf]), np.concatenate([sub_face, fill_face]),
+                                   int(is_split.sum()) * s * s, self._chart_area)
+        # One leaf numbering: unsplit cells first (by cell id), then the sub-leaves of split cells.
+        n_plain = int((~is_split).sum())
+        self._leaf_base = np.where(is_split, n_plain + split_id * s * s, np.cumsum(~is_split) - 1)
+        self._is_split = is_split
+        plain = np.where(~is_split)[0]
+        plain_start, plain_cand = _gather(start, cand, plain)
+        self._start = np.concatenate([plain_start[:-1], plain_start[-1] + sub_start])
+        self._cand = np.concatenate([plain_cand, sub_cand])
 
     def barycentric(self, face: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """(N, 3) barycentric coordinates of chart points (u, v) (N,) in faces (N,) (may be outside)."""
-        d = np.stack([u, v], axis=1) - self._origin[face]
-        b12 = np.einsum("nij,nj->ni", self._inv[face], d)
-        return np.concatenate([1.0 - b12.sum(axis=1, keepdims=True), b12], axis=1)
+        a = self._affine[face]
+        du, dv = u - a[:, 0], v - a[:, 1]
+        b1 = a[:, 2] * du + a[:, 3] * dv
+        b2 = a[:, 4] * du + a[:, 5] * dv
+        return np.stack([1.0 - b1 - b2, b1, b2], axis=1)
 
     def locate(self, i: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(I, U, V) (N,) chart -> face (N,) int64 and barycentric (N, 3) float64 (surface frame).
@@ -88,27 +106,94 @@ class ChartLookup:
         i = np.asarray(i, dtype=np.int64).ravel()
         u = np.clip(np.asarray(u, dtype=np.float64).ravel(), 0.0, 1.0)
         v = np.clip(np.asarray(v, dtype=np.float64).ravel(), 0.0, 1.0)
+        if not (len(i) == len(u) == len(v)):
+            raise ValueError(f"I, U, V must have equal lengths, got {len(i)}, {len(u)}, {len(v)}")
         if i.size and (i.min() < 1 or i.max() > self.num_parts):
             bad = i[(i < 1) | (i > self.num_parts)][0]
             raise ValueError(f"part index I must be in 1..{self.num_parts}, got {bad}")
-        g = self.grid
-        cx = np.minimum((u * g).astype(np.int64), g - 1)
-        cy = np.minimum((v * g).astype(np.int64), g - 1)
+        g, s = self.grid, self.split
+        fx = np.minimum(u * g, g - 1e-9)
+        fy = np.minimum(v * g, g - 1e-9)
+        cx, cy = fx.astype(np.int64), fy.astype(np.int64)
         cell = ((i - 1) * g + cy) * g + cx
-        first, count = self._start[cell], self._start[cell + 1] - self._start[cell]
-        n = len(i)
-        best_face = np.zeros(n, dtype=np.int64)
-        best_bary = np.full((n, 3), -np.inf)
-        todo = np.arange(n)
-        for k in range(int(count.max()) if n else 0):
+        sub = ((fy - cy) * s).astype(np.int64) * s + ((fx - cx) * s).astype(np.int64)
+        leaf = self._leaf_base[cell] + np.where(self._is_split[cell], sub, 0)
+        first, count = self._start[leaf], self._start[leaf + 1] - self._start[leaf]
+        # Round k tests the k-th candidate of every still unresolved query (every leaf has >= 1).
+        best_face = self._cand[first]
+        best_bary = self.barycentric(best_face, u, v)
+        best_min = best_bary.min(axis=1)
+        todo = np.flatnonzero(best_min < -INSIDE_EPS)
+        k = 1
+        while todo.size:
             todo = todo[count[todo] > k]
-            if todo.size == 0:
-                break
             face = self._cand[first[todo] + k]
             bary = self.barycentric(face, u[todo], v[todo])
-            better = bary.min(axis=1) > best_bary[todo].min(axis=1)
+            bmin = bary.min(axis=1)
+            better = bmin > best_min[todo]
             best_face[todo[better]] = face[better]
             best_bary[todo[better]] = bary[better]
-            todo = todo[bary.min(axis=1) < -INSIDE_EPS]
+            best_min[todo[better]] = bmin[better]
+            todo = todo[bmin < -INSIDE_EPS]
+            k += 1
         bary = np.clip(best_bary, 0.0, None)
         return best_face, bary / bary.sum(axis=1, keepdims=True)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenation of arange(starts[j], starts[j] + counts[j]) over j."""
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + offsets
+
+
+def _triangle_meets_square(tri: np.ndarray, corner: np.ndarray) -> np.ndarray:
+    """(M,) bool: triangle tri (M, 3, 2) meets the unit square [corner, corner + 1] (M, 2) (both in cell
+    units; callers already know the bounding boxes overlap). Separating-axis test on the triangle's
+    edge normals, with a small margin so that touching counts as meeting."""
+    orient = np.sign((tri[:, 1, 0] - tri[:, 0, 0]) * (tri[:, 2, 1] - tri[:, 0, 1])
+                     - (tri[:, 1, 1] - tri[:, 0, 1]) * (tri[:, 2, 0] - tri[:, 0, 0]))
+    meets = np.ones(len(tri), dtype=bool)
+    for k in range(3):  # the three edges, vectorised over triangles
+        a, b = tri[:, k], tri[:, (k + 1) % 3]
+        # Outward normal of edge a->b (either orientation); the square corner least far along it decides.
+        nx = orient * (b[:, 1] - a[:, 1])
+        ny = orient * (a[:, 0] - b[:, 0])
+        nearest = (nx * (corner[:, 0] - a[:, 0]) + ny * (corner[:, 1] - a[:, 1])
+                   + np.minimum(nx, 0.0) + np.minimum(ny, 0.0))
+        meets &= nearest <= 1e-6 * (np.abs(nx) + np.abs(ny))
+    return meets
+
+
+def _box_cell_counts(lo: np.ndarray, hi: np.ndarray, g: int) -> np.ndarray:
+    """(M,) number of g x g grid cells each box [lo, hi] (cell units) overlaps."""
+    lo = np.clip(np.floor(lo).astype(np.int64), 0, g - 1)
+    hi = np.clip(np.floor(hi).astype(np.int64), 0, g - 1)
+    return (hi[:, 0] - lo[:, 0] + 1) * (hi[:, 1] - lo[:, 1] + 1)
+
+
+def _cells_of_boxes(lo: np.ndarray, hi: np.ndarray, g: int, base: np.ndarray,
+                    faces: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, face) pairs of every g x g grid cell that each box [lo, hi] (M, 2) in cell units overlaps;
+    cell ids are base (M,) + y * g + x, face defaults to the box index."""
+    lo = np.clip(np.floor(lo).astype(np.int64), 0, g - 1)
+    hi = np.clip(np.floor(hi).astype(np.int64), 0, g - 1)
+    nx, ny = hi[:, 0] - lo[:, 0] + 1, hi[:, 1] - lo[:, 1] + 1
+    count = nx * ny
+    box = np.repeat(np.arange(len(lo)), count)
+    k = _ranges(np.zeros(len(lo), dtype=np.int64), count)
+    cell = base[box] + (lo[box, 1] + k // nx[box]) * g + lo[box, 0] + k % nx[box]
+    return cell, (box if faces is None else faces[box])
+
+
+def _csr(cell: np.ndarray, face: np.ndarray, n_cells: int, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR (start (n_cells + 1,), candidates) from (cell, face) pairs. Within a cell, larger triangles
+    (``area`` per face) come first: they most likely hold a query, which saves lookup rounds."""
+    order = np.lexsort((face, -area[face], cell))
+    start = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=n_cells))])
+    return start, face[order]
+
+
+def _gather(start: np.ndarray, cand: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of the rows ``rows`` of a CSR (rows may repeat)."""
+    counts = np.diff(start)[rows]
+    return np.concatenate([[0], np.cumsum(counts)]), cand[_ranges(start[rows], counts)]

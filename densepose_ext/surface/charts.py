@@ -27,6 +27,8 @@ SUPERELLIPSE_EXPONENT = 4.0
 STRETCH_ITERATIONS = 16
 # Exponent of the stretch re-weighting step (Yoshizawa et al. use 1; smaller is slower but steadier).
 STRETCH_POWER = 0.5
+# Boundary vertices this close (fraction of the part's height) to the lowest one form its low end.
+LOW_END_FRACTION = 0.1
 # Smallest accepted chart triangle area (float32 charts keep their orientation well above this).
 MIN_CHART_AREA = 1e-11
 
@@ -153,8 +155,11 @@ def embed_disc(xyz: np.ndarray, faces: np.ndarray, v_axis: np.ndarray) -> tuple[
     tri = xyz[faces]
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum()
     width = float(np.clip(area / height, 0.25 * height, 4.0 * height))
-    # Start the boundary at its lowest vertex along v_axis, so V grows along v_axis.
-    loop = np.roll(loop, -int(np.argmin(height_along[loop])))
+    # Start the boundary (U = 0.5, V = 0) in the middle of its lowest stretch along v_axis, so V grows
+    # along v_axis: the low boundary vertex nearest to the centroid of the low boundary vertices.
+    low = loop[height_along[loop] <= height_along[loop].min() + LOW_END_FRACTION * height]
+    anchor = low[np.argmin(np.linalg.norm(xyz[low] - xyz[low].mean(axis=0), axis=1))]
+    loop = np.roll(loop, -int(np.flatnonzero(loop == anchor)[0]))
     seg = np.linalg.norm(xyz[np.roll(loop, -1)] - xyz[loop], axis=1)
     t = np.concatenate([[0.0], np.cumsum(seg)[:-1]]) / seg.sum()
     boundary_uv = superellipse_points(t, width / 2.0, height / 2.0)
