@@ -120,3 +120,25 @@ def test_inference_attaches_one_result_per_detection():
     assert r.labels.shape == (58, 30) and r.uv.shape == (2, 58, 30)
     # Instances indexing keeps the field aligned (as detectron2's postprocessing does).
     assert len(out[0][torch.tensor([True, False, True])].pred_densepose) == 2
+
+
+def test_keypoint_multitask_branch_trains_beside_densepose():
+    # Paper Sec. 3.3: DensePose + keypoints in one model; StandardROIHeads' keypoint branch is kept.
+    from detectron2.structures import Keypoints
+
+    cfg = densepose_cfg("configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml")
+    cfg.MODEL.KEYPOINT_ON = True
+    cfg.MODEL.ROI_KEYPOINT_HEAD.CONV_DIMS = (32, 32)
+    heads = build_roi_heads(cfg, {f"p{k}": ShapeSpec(channels=64, stride=2**k) for k in range(2, 7)})
+    heads.train()
+    inputs = blob_dataset(2)
+    targets = [x["instances"] for x in inputs]
+    for t in targets:
+        x0, y0, x1, y1 = t.gt_boxes.tensor[0].tolist()
+        g = torch.Generator().manual_seed(3)
+        kp = torch.stack([x0 + torch.rand(17, generator=g) * (x1 - x0), y0 + torch.rand(17, generator=g) * (y1 - y0),
+                          torch.full((17,), 2.0)], dim=1)
+        t.gt_keypoints = Keypoints(kp[None])
+    with EventStorage(0):
+        _, losses = heads(None, _features(inputs, 64), _proposals(inputs), targets)
+    assert losses["loss_keypoint"].item() > 0 and losses["loss_densepose_I"].item() > 0
