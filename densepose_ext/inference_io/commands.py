@@ -21,7 +21,7 @@ def _execute(input_spec: str, predict: PredictFn, sinks: Sequence[Sink], batch_s
     sources = resolve_inputs(input_spec)
 
     def done(name: str) -> bool:
-        return all(sink.done(name) for sink in sinks)
+        return bool(sinks) and all(sink.done(name) for sink in sinks)
 
     with tqdm(total=count_frames(sources), unit="img", disable=not show_progress) as bar:
         summary = run(iter_frames(sources, done), predict, sinks, batch_size, progress=bar.update)
