@@ -1,5 +1,6 @@
 """Presenting an evaluation report (evaluate.evaluate_densepose): a text table, detectron2's results dict and
-an RCP plot. Every presentation names the κ that produced the numbers."""
+an RCP plot. The table's first line names the κ behind the GPS numbers (the JSON report holds it in "kappa");
+RCP and AUC do not depend on κ."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -14,6 +15,7 @@ POINTWISE_KINDS = {"pointwise": "annotated points", "pointwise_dense": "dense-tr
 
 
 def kappa_label(report: dict[str, Any]) -> str:
+    """E.g. "kappa=global (0.255 m)" or "kappa=per-part"."""
     kappa = report["kappa"]
     return f"kappa={kappa['mode']}" + (f" ({kappa['value']} m)" if "value" in kappa else "")
 
