@@ -93,3 +93,22 @@ def test_keypoint_sides_agree_with_surface_parts(model):
         nearest = np.argsort(np.linalg.norm(centroids - point, axis=1))[:20]
         labels = {FINE_PART_NAMES[i] for i in surface.face_part[nearest]}
         assert all(any(f in lab for f in fragments) for lab in labels), (name, labels)
+
+
+@pytest.mark.slow
+def test_asset_rebuilds_from_anny(model):
+    """The committed asset is what `python -m densepose_ext.synth.body_model` builds (needs anny; minutes and
+    ~2 GB on a cold anny cache). PCA signs may flip, so the shape basis is compared as a subspace."""
+    pytest.importorskip("anny")
+    from densepose_ext.synth.body_model import build_body_model
+
+    built = build_body_model()
+    np.testing.assert_allclose(built["mean_vertices"], model.mean_vertices, atol=1e-5)
+    np.testing.assert_array_equal(built["skin_indices"], model.skin_indices)
+    np.testing.assert_allclose(built["keypoint_weights"], model.keypoint_weights, atol=1e-6)
+    assert list(built["bone_names"]) == list(model.bone_names)
+    basis = model.vertex_basis.reshape(model.num_shape_coeffs, -1)
+    q, _ = np.linalg.qr(basis.T)
+    rebuilt = built["vertex_basis"].reshape(len(basis), -1).astype(np.float64)
+    residual = rebuilt - (rebuilt @ q) @ q.T
+    assert np.abs(residual).max() < 1e-4
