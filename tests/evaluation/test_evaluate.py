@@ -164,3 +164,45 @@ def test_repeated_annotation_ids_are_evaluated_as_distinct_people(people):
 def test_no_detections_at_all(people):
     rep = run(people, [])
     assert rep["GPS"]["AP"] == 0.0 and rep["GPS"]["AR"] == 0.0 and rep["pointwise"]["AUC30"] == 0.0
+
+
+def score_image_reference(annotated, decoded, kappa_mode, distance):
+    """GPS straight from the definitions, one detection, person and point at a time."""
+    gps = np.zeros((len(decoded), len(annotated)))
+    for d, (box, labels, uv) in enumerate(decoded):
+        x0, y0, x1, y1 = box
+        h, w = labels.shape
+        for g, ann in enumerate(annotated):
+            bx, by, bw, bh = ann["bbox"]
+            total = 0.0
+            for p in range(len(ann["dp_x"])):
+                x, y = bx + ann["dp_x"][p] * bw / 256, by + ann["dp_y"][p] * bh / 256
+                if not (x0 <= x < x1 and y0 <= y < y1):
+                    continue  # outside the detection: 0
+                r, c = int((y - y0) / (y1 - y0) * h), int((x - x0) / (x1 - x0) * w)
+                if labels[r, c] == 0:
+                    continue  # predicted background: 0
+                part = int(ann["dp_I"][p])
+                g_m = distance(np.array([part]), np.array([ann["dp_U"][p]]), np.array([ann["dp_V"][p]]),
+                               np.array([labels[r, c]]), np.array([uv[0, r, c]]), np.array([uv[1, r, c]]))[0]
+                kappa = point_kappa(np.array([part]), kappa_mode)[0]
+                total += math.exp(-g_m**2 / (2 * kappa**2))
+            gps[d, g] = total / len(ann["dp_x"])
+    return gps
+
+
+@pytest.mark.parametrize("mode", ["global", "per-part"])
+def test_vectorised_image_scoring_equals_per_point_reference(people, mode):
+    rng = np.random.default_rng(9)
+    annotated = people[:2]
+    decoded = []
+    for ann in annotated * 2:  # two noisy detections per person, boxes off by several pixels
+        x, y, w, h = ann["bbox"]
+        box = np.array([x, y, x + w, y + h]) + rng.normal(0, 6, 4)
+        size = (int(np.ceil(box[3] - box[1])), int(np.ceil(box[2] - box[0])))
+        labels = rng.integers(0, 25, size).astype(np.uint8)
+        labels[rng.random(size) < 0.3] = 0
+        decoded.append((box, labels, rng.random((2,) + size).astype(np.float32)))
+    fast = score_image(annotated, decoded, (240, 320), mode, chart_distance, "gt")["GPS"]
+    np.testing.assert_allclose(fast, score_image_reference(annotated, decoded, mode, chart_distance), rtol=1e-12, atol=1e-15)
+    assert (fast > 0).sum() >= 4
