@@ -85,9 +85,10 @@ def _torso_labels(centroids: np.ndarray, vertices: np.ndarray, torso_vertices: n
 
 def smooth_labels(labels: np.ndarray, neighbours: np.ndarray, iterations: int) -> np.ndarray:
     """Synchronous majority filter: a face whose 3 edge-neighbours include >= 2 with one other label
-    takes that label. Symmetric and order-independent (at most one label can hold 2 of 3)."""
+    takes that label. Symmetric and order-independent (at most one label can hold 2 of 3).
+    neighbours: (F, 3) from mesh_topology.edge_neighbours; -1 (open boundary) counts as the face itself."""
     for _ in range(iterations):
-        nl = labels[neighbours]  # (F, 3)
+        nl = np.where(neighbours >= 0, labels[neighbours], labels[:, None])  # (F, 3)
         pair_a = (nl[:, 0] == nl[:, 1]) | (nl[:, 0] == nl[:, 2])
         majority = np.where(pair_a, nl[:, 0], np.where(nl[:, 1] == nl[:, 2], nl[:, 1], labels))
         labels = majority
@@ -113,7 +114,7 @@ def keep_largest_components(faces: np.ndarray, labels: np.ndarray, neighbours: n
             return labels
         votes = np.zeros((len(faces), NUM_FINE_PARTS + 1), dtype=np.int64)
         nb = neighbours[stray]
-        ok = ~stray[nb]
+        ok = (nb >= 0) & ~stray[nb]
         rows = np.repeat(np.where(stray)[0], 3)[ok.ravel()]
         np.add.at(votes, (rows, labels[nb].ravel()[ok.ravel()]), 1)
         has_vote = votes.sum(axis=1) > 0
