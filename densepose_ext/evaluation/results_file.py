@@ -13,12 +13,12 @@ read back differs from the model output by at most 1/510 in chart units.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from densepose_ext.inference_io.atomic import atomic_write_bytes
 from densepose_ext.structures.results import DensePoseResult, decode, encode
 
 _RECORD_FIELDS = {"image_id": int, "category_id": int, "bbox": list, "score": (int, float), "densepose": dict}
@@ -65,11 +65,7 @@ def check_records(records: Any, source: str) -> list[dict[str, Any]]:
 
 def write_json(path: str, obj: Any) -> None:
     """Write ``obj`` as JSON atomically: a reader sees the old file or the complete new one, never a part."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=directory, prefix=".", suffix=".partial", delete=False) as f:
-        json.dump(obj, f)
-    os.replace(f.name, path)
+    atomic_write_bytes(Path(path), json.dumps(obj).encode("utf-8"))
 
 
 def load_results(path: str) -> list[dict[str, Any]]:
