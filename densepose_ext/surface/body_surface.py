@@ -31,7 +31,6 @@ import numpy as np
 
 from .asset import DEFAULT_ASSET, load_asset
 from .chart_lookup import ChartLookup
-from .geodesic import MeshGeodesics
 from .mirror import face_mirror_map, find_vertex_mirror
 from .parts import FINE_PART_MIRROR, NUM_FINE_PARTS
 
@@ -83,12 +82,14 @@ class BodySurface:
         return ChartLookup(self.face_part, self.face_uv, NUM_FINE_PARTS)
 
     @functools.cached_property
-    def geodesics(self) -> MeshGeodesics:
+    def geodesics(self) -> "MeshGeodesics":  # noqa: F821  (imported when first needed)
         """Geodesic distance tables of the mesh (built on first use, then cached on disk by MeshGeodesics).
 
         Only vertices used by ``faces`` are passed (anny's eyes and tongue are separate meshes and would
         each be a component of their own); face indices are unchanged.
         """
+        from .geodesic import MeshGeodesics
+
         used, compact = np.unique(self.faces, return_inverse=True)
         return MeshGeodesics(self.vertices[used], compact.reshape(self.faces.shape))
 
