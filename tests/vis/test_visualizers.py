@@ -1,4 +1,5 @@
 """Visualizers: colours drawn where they should be, background untouched, contours at known places."""
+import cv2
 import numpy as np
 import pytest
 
@@ -98,3 +99,16 @@ def test_combination_draws_in_order_and_legend_goes_to_the_right():
     np.testing.assert_array_equal(with_legend[:24, :30], drawn)
     np.testing.assert_array_equal(vis.render(image, det, iuv, legend=False), drawn)
     assert attach_legend(image, []) is image
+
+
+def test_part_colours_share_hue_within_a_body_region_only():
+    from densepose_ext.surface.parts import FINE_TO_COARSE
+
+    hsv = cv2.cvtColor(part_colors()[None, 1:], cv2.COLOR_BGR2HSV)[0].astype(int)
+    hue = hsv[:, 0]  # OpenCV hue in 0..179
+    regions = FINE_TO_COARSE[1:]
+    same_region = regions[:, None] == regions[None, :]
+    hue_gap = np.abs(hue[:, None] - hue[None, :])
+    hue_gap = np.minimum(hue_gap, 180 - hue_gap)
+    assert (hue_gap[same_region] <= 1).all()
+    assert (hue_gap[~same_region] >= 180 // 14 - 1).all()  # 14 regions spread over the wheel
