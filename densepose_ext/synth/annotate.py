@@ -85,8 +85,8 @@ def dp_points(mask: np.ndarray, rendering: Rendering, bbox: list[float]) -> dict
         "dp_x": [round(float(v), 4) for v in (px + 0.5 - x0) * 256.0 / w],
         "dp_y": [round(float(v), 4) for v in (py + 0.5 - y0) * 256.0 / h],
         "dp_I": [float(v) for v in rendering.part[py, px]],
-        "dp_U": [round(float(v), 6) for v in rendering.uv[py, px, 0]],
-        "dp_V": [round(float(v), 6) for v in rendering.uv[py, px, 1]],
+        "dp_U": [round(float(v), 8) for v in rendering.uv[py, px, 0]],
+        "dp_V": [round(float(v), 8) for v in rendering.uv[py, px, 1]],
     }
 
 

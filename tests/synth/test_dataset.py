@@ -76,7 +76,7 @@ def test_points_equal_dense_truth(synth_dir, synth_coco):
             px, py = _point_pixels(ann)
             assert np.all(inds[py, px] == k)
             np.testing.assert_array_equal(iuv[py, px, 0], ann["dp_I"])
-            # the PNG holds round(U*255) of the exact U in the JSON (which is rounded to 6 decimals)
+            # the PNG holds round(U*255) of the exact U in the JSON (which is rounded to 8 decimals)
             np.testing.assert_allclose(iuv[py, px, 1], np.asarray(ann["dp_U"]) * 255, atol=0.5 + 1e-3)
             np.testing.assert_allclose(iuv[py, px, 2], np.asarray(ann["dp_V"]) * 255, atol=0.5 + 1e-3)
             assert len(set(zip(px, py))) == len(px)  # distinct pixels
