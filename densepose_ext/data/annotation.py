@@ -40,16 +40,20 @@ def decode_coarse_masks(dp_masks: Sequence) -> torch.Tensor:
     """Tensor[256, 256] uint8 coarse labels 0..14 (box frame) from the 14 `dp_masks` entries.
 
     Entry k (0-based) is the RLE of coarse part k + 1 or empty. Where parts overlap the later part wins, as in
-    the reference implementation, so both read a file the same way.
+    the reference implementation, so both read a file the same way: that is the largest label covering a
+    pixel, so one max over the decoded stack gives it.
     """
-    labels = np.zeros((DP_MASK_SIZE, DP_MASK_SIZE), dtype=np.uint8)
-    for part, rle in enumerate(dp_masks, start=1):
-        if not rle:
-            continue
-        if isinstance(rle["counts"], list):  # uncompressed RLE: pycocotools decodes compressed ones only
-            rle = mask_util.frPyObjects(rle, DP_MASK_SIZE, DP_MASK_SIZE)
-        labels[mask_util.decode(rle) > 0] = part
-    return torch.from_numpy(labels)
+    parts = [part for part, rle in enumerate(dp_masks, start=1) if rle]
+    if not parts:
+        return torch.zeros((DP_MASK_SIZE, DP_MASK_SIZE), dtype=torch.uint8)
+    # pycocotools decodes compressed RLE only: convert uncompressed run-length lists first.
+    rles = [
+        mask_util.frPyObjects(rle, DP_MASK_SIZE, DP_MASK_SIZE) if isinstance(rle["counts"], list) else rle
+        for rle in (dp_masks[part - 1] for part in parts)
+    ]
+    stack = mask_util.decode(rles)  # (256, 256, K) uint8 in {0, 1}
+    labels = (stack * np.array(parts, dtype=np.uint8)).max(axis=2)
+    return torch.from_numpy(np.ascontiguousarray(labels))
 
 
 def densepose_targets_from_annotation(annotation: dict) -> Optional[DensePoseTargets]:
