@@ -24,6 +24,7 @@ anny body with them.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from typing import Optional
 
@@ -31,10 +32,12 @@ import numpy as np
 
 from .asset import DEFAULT_ASSET, load_asset
 from .chart_lookup import ChartLookup
-from .mirror import face_mirror_map, find_vertex_mirror
+from .mirror import GeometricMirror, face_mirror_map, find_vertex_mirror
 from .parts import FINE_PART_MIRROR, NUM_FINE_PARTS
 
 LUT_SIZE = 256
+
+logger = logging.getLogger(__name__)
 
 
 class BodySurface:
@@ -69,13 +72,20 @@ class BodySurface:
     # ----------------------------------------------------------------------------------- lazy parts
     @functools.cached_property
     def vertex_mirror(self) -> np.ndarray:
-        """(V,) int64 mirror vertex of each vertex."""
+        """(V,) int64 mirror vertex of each vertex (ValueError if the mesh is not exactly symmetric)."""
         return self._vertex_mirror if self._vertex_mirror is not None else find_vertex_mirror(
             self.vertices.astype(np.float64))
 
     @functools.cached_property
-    def _face_mirror(self) -> tuple[np.ndarray, np.ndarray]:
-        return face_mirror_map(self.faces, self.vertex_mirror)
+    def _mirror(self):
+        """(face, bary) -> mirrored (face, bary): exact through the vertex symmetry when the mesh has one,
+        otherwise by reflection and projection onto the mirrored part (GeometricMirror)."""
+        try:
+            face_mirror, corner_perm = face_mirror_map(self.faces, self.vertex_mirror)
+        except ValueError as err:
+            logger.info("%s: %s; mirroring by reflection and projection instead", self.name, err)
+            return GeometricMirror(self.vertices, self.faces, self.face_part, FINE_PART_MIRROR)
+        return lambda face, bary: (face_mirror[face], np.take_along_axis(bary, corner_perm[face], axis=1))
 
     @functools.cached_property
     def _lookup(self) -> ChartLookup:
@@ -119,10 +129,8 @@ class BodySurface:
         return self.faces[face, np.argmax(bary, axis=1)]
 
     def mirror_surface(self, face: np.ndarray, bary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Left-right mirror of surface points: exact, via the mesh's vertex symmetry."""
-        face, bary = self._check_surface(face, bary)
-        face_mirror, corner_perm = self._face_mirror
-        return face_mirror[face], np.take_along_axis(bary, corner_perm[face], axis=1)
+        """Left-right mirror of surface points (exact on a symmetric mesh such as anny's, see _mirror)."""
+        return self._mirror(*self._check_surface(face, bary))
 
     def mirror_iuv(self, i: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(I, U, V) (N,) -> (I', U', V') of the mirrored surface point; I' == FINE_PART_MIRROR[I]."""

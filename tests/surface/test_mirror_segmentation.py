@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from densepose_ext.surface.mesh_topology import edge_neighbours, face_components
-from densepose_ext.surface.mirror import face_mirror_map, find_vertex_mirror
+from densepose_ext.surface.mirror import (GeometricMirror, closest_point_barycentric, face_mirror_map,
+                                         find_vertex_mirror)
 from densepose_ext.surface.segmentation import keep_largest_components, smooth_labels
 from test_mesh_topology import grid_faces
 
@@ -82,3 +83,34 @@ def test_off_plane_vertex_without_partner_is_rejected():
     xyz = np.array([[0.3, 0, 0], [0, 1, 0], [0, 0, 1], [-0.2, 0, 0]], float)
     with pytest.raises(ValueError, match="vertex 0 reflected lies 0.1 m"):
         find_vertex_mirror(xyz)
+
+
+def test_closest_point_barycentric_known_answers():
+    tri = np.array([[[0.0, 0, 0], [1, 0, 0], [0, 1, 0]]])[None]  # (1, 1, 3, 3)
+    cases = {  # point -> (closest point, distance)
+        (0.2, 0.2, 0.5): ((0.2, 0.2, 0.0), 0.5),  # above the inside: straight down
+        (2.0, -1.0, 0.0): ((1.0, 0.0, 0.0), np.sqrt(2)),  # beyond corner 1
+        (0.5, -0.3, 0.0): ((0.5, 0.0, 0.0), 0.3),  # below edge 0 -> 1
+        (1.0, 1.0, 0.0): ((0.5, 0.5, 0.0), np.sqrt(0.5)),  # outside the hypotenuse
+    }
+    for p, (q, dist) in cases.items():
+        bary, d = closest_point_barycentric(np.array([p]), tri)
+        np.testing.assert_allclose(np.einsum("nkj,nkjd->nkd", bary, tri)[0, 0], q, atol=1e-12)
+        assert d[0, 0] == pytest.approx(dist)
+        assert bary.min() >= 0 and bary.sum() == pytest.approx(1.0)
+
+
+def test_geometric_mirror_matches_exact_mirror_on_symmetric_mesh():
+    xyz, faces = symmetric_grid(6)
+    xyz[:, 2] = 0.1 * np.cos(3 * xyz[:, 0]) + 0.05 * xyz[:, 1] ** 2  # curved but symmetric
+    part = np.where(xyz[faces].mean(1)[:, 0] > 0, 2, 1)
+    fm, perm = face_mirror_map(faces, find_vertex_mirror(xyz))
+    geo = GeometricMirror(xyz, faces, part, np.array([0, 2, 1]))
+    rng = np.random.default_rng(0)
+    f = rng.integers(0, len(faces), 500)
+    b = rng.dirichlet(np.ones(3), 500)
+    gf, gb = geo(f, b)
+    ef, eb = fm[f], np.take_along_axis(b, perm[f], axis=1)
+    pos = lambda ff, bb: np.einsum("nk,nkd->nd", bb, xyz[faces[ff]])  # noqa: E731
+    np.testing.assert_allclose(pos(gf, gb), pos(ef, eb), atol=1e-9)
+    assert (part[gf] == 3 - part[f]).all()
