@@ -68,10 +68,15 @@ class BatchPredictor(DefaultPredictor):
 
 def detections_predictor(cfg: CfgNode, min_score: float = 0.0):
     """A function images -> ImageDetections (see runner.PredictFn) over a BatchPredictor of `cfg`,
-    keeping people with score >= min_score."""
-    predictor = BatchPredictor(cfg)
+    keeping people with score >= min_score.
+
+    The model is built and its weights loaded at the first call, so a run that finds nothing to do
+    (bad input, resumed dump already complete) does not pay for it."""
+    predictor: list[BatchPredictor] = []
 
     def predict(images: Sequence[np.ndarray]) -> list[ImageDetections]:
-        return [ImageDetections.from_instances(inst, min_score) for inst in predictor.predict_batch(images)]
+        if not predictor:
+            predictor.append(BatchPredictor(cfg))
+        return [ImageDetections.from_instances(inst, min_score) for inst in predictor[0].predict_batch(images)]
 
     return predict

@@ -88,6 +88,11 @@ def test_dump_formats_on_a_glob_agree(tmp_path, weights, apply_net):
                                "--format", fmt, *FLAGS, *OPTS]) == 0
         assert sorted(p.name for p in (tmp_path / fmt).iterdir()) == [
             "g0." + fmt, "g1." + fmt, "index.json", "settings.json"]
+    # the same command again finds everything done: nothing is rewritten (the model is not even loaded)
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "npz").glob("g*.npz")}
+    assert apply_net.main(["dump", CONFIG, weights, pattern, "--output", str(tmp_path / "npz"),
+                           *FLAGS, *OPTS]) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "npz").glob("g*.npz")} == stamps
     for k in range(2):
         _, det_npz = load_record(str(tmp_path / "npz" / f"g{k}.npz"))
         for fmt in ("json", "pth"):
