@@ -84,6 +84,13 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
 
     @classmethod
     def from_config(cls, cfg, dataset_name: str, output_dir: Optional[str] = None) -> dict[str, Any]:
+        """Reads cfg.DENSEPOSE_EVALUATION; refuses the reference's settings this evaluator does not implement."""
+        ev = cfg.DENSEPOSE_EVALUATION
+        for key, supported, actual in (("TYPE", "iou", ev.TYPE), ("MIN_IOU_THRESHOLD", 0.5, ev.MIN_IOU_THRESHOLD),
+                                       ("EVALUATE_MESH_ALIGNMENT", False, ev.EVALUATE_MESH_ALIGNMENT)):
+            if actual != supported:
+                raise ValueError(f"DENSEPOSE_EVALUATION.{key}: expected {supported!r} (the only setting implemented "
+                                 f"by DensePoseCOCOEvaluator), got {actual!r}")
         return {
             "dataset_name": dataset_name,
             "output_dir": output_dir,

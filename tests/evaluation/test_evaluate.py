@@ -206,3 +206,14 @@ def test_vectorised_image_scoring_equals_per_point_reference(people, mode):
     fast = score_image(annotated, decoded, (240, 320), mode, chart_distance, "gt")["GPS"]
     np.testing.assert_allclose(fast, score_image_reference(annotated, decoded, mode, chart_distance), rtol=1e-12, atol=1e-15)
     assert (fast > 0).sum() >= 4
+
+
+def test_only_the_20_best_detections_of_an_image_count(people):
+    person = people[2]
+    far = perfect_result(person)
+    far = DensePoseResult(far.labels, far.uv, far.box + torch.tensor([200.0, 100.0, 200.0, 100.0]))
+    decoys = [record(2, far, 0.5 + k / 100) for k in range(20)]
+    rep = run([person], decoys + [record(2, perfect_result(person), 0.4)])
+    assert rep["num_detections"] == 20 and rep["GPS"]["AR"] == 0.0
+    rep = run([person], decoys[1:] + [record(2, perfect_result(person), 0.4)])
+    assert rep["num_detections"] == 20 and rep["GPS"]["AR"] == pytest.approx(100.0)

@@ -113,3 +113,22 @@ def test_cli_rejects_malformed_results(registered, tmp_path):
     bad.write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": "high", "densepose": {}}]))
     with pytest.raises(ValueError, match=r"bad.json: record 0: field 'score'"):
         cli.main(["--gt", str(registered[2] / "gt.json"), "--results", str(bad)])
+
+
+def test_built_from_config_reads_kappa_and_refuses_unimplemented_reference_settings(registered):
+    from detectron2.config import get_cfg
+
+    from densepose_ext.config import add_densepose_config
+
+    cfg = get_cfg()
+    add_densepose_config(cfg)
+    cfg.DENSEPOSE_EVALUATION.KAPPA = "per-part"
+    evaluator = DensePoseCOCOEvaluator(cfg, registered[0], output_dir=None)
+    assert evaluator._kappa_mode == "per-part"
+    cfg.DENSEPOSE_EVALUATION.KAPPA = "paper"
+    with pytest.raises(ValueError, match="kappa mode.*'paper'"):
+        DensePoseCOCOEvaluator(cfg, registered[0])
+    cfg.DENSEPOSE_EVALUATION.KAPPA = "global"
+    cfg.DENSEPOSE_EVALUATION.TYPE = "cse"
+    with pytest.raises(ValueError, match="DENSEPOSE_EVALUATION.TYPE: expected 'iou'.*got 'cse'"):
+        DensePoseCOCOEvaluator(cfg, registered[0])
