@@ -7,8 +7,8 @@ from typing import Optional, Sequence
 
 from tqdm import tqdm
 
-from densepose_ext.inference_io.inputs import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InputError, count_frames,
-                                               iter_frames, resolve_inputs, video_fps)
+from densepose_ext.inference_io.inputs import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InputError, InputSource,
+                                               count_frames, iter_frames, resolve_inputs, video_fps)
 from densepose_ext.inference_io.runner import PredictFn, RunSummary, run
 from densepose_ext.inference_io.sinks import DumpSink, ImageSink, IUVSink, Renderer, Sink, VideoSink
 from densepose_ext.vis.visualizers import build_visualizer
@@ -16,10 +16,8 @@ from densepose_ext.vis.visualizers import build_visualizer
 logger = logging.getLogger(__name__)
 
 
-def _execute(input_spec: str, predict: PredictFn, sinks: Sequence[Sink], batch_size: int,
+def _execute(sources: Sequence[InputSource], predict: PredictFn, sinks: Sequence[Sink], batch_size: int,
              show_progress: bool) -> RunSummary:
-    sources = resolve_inputs(input_spec)
-
     def done(name: str) -> bool:
         return bool(sinks) and all(sink.done(name) for sink in sinks)
 
@@ -37,9 +35,10 @@ def dump(input_spec: str, predict: PredictFn, output: str, fmt: str = "npz", bat
     `output`/index.json; with `iuv_dir` also the full-image IUV/INDS PNGs. Frames whose outputs
     exist are skipped, so rerunning after an interruption completes the dump without duplicates.
     `settings` describe the model and thresholds; a resumed dump must use the same (DumpSink)."""
+    sources = resolve_inputs(input_spec)
     dump_sink = DumpSink(output, fmt, settings)
     sinks: list[Sink] = [dump_sink] + ([IUVSink(iuv_dir)] if iuv_dir else [])
-    summary = _execute(input_spec, predict, sinks, batch_size, show_progress)
+    summary = _execute(sources, predict, sinks, batch_size, show_progress)
     dump_sink.write_index(summary.entries)
     return summary
 
@@ -64,4 +63,4 @@ def show(input_spec: str, predict: PredictFn, visualizers: str, output: str, leg
     else:
         sink = ImageSink(output, renderer)
     sinks = [sink] + ([IUVSink(iuv_dir)] if iuv_dir else [])
-    return _execute(input_spec, predict, sinks, batch_size, show_progress)
+    return _execute(sources, predict, sinks, batch_size, show_progress)

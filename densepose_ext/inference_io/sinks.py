@@ -34,10 +34,12 @@ class Prediction:
         return composite_iuv(self.detections)
 
 
-def _png(array: np.ndarray, what: str) -> bytes:
-    ok, data = cv2.imencode(".png", array)
+def _encode(array: np.ndarray, path: Path) -> bytes:
+    """The bytes of `array` as the image file `path` (format from its extension, PNG without one)."""
+    ok, data = cv2.imencode(path.suffix or ".png", array)
     if not ok:
-        raise RuntimeError(f"cv2.imencode failed to encode the {what} PNG of shape {array.shape}")
+        raise RuntimeError(f"cv2.imencode cannot write {path} (extension {path.suffix!r}, "
+                           f"array {array.shape} {array.dtype})")
     return data.tobytes()
 
 
@@ -119,8 +121,8 @@ class IUVSink(Sink):
     def write(self, frame, prediction):
         iuv, inds = iuv_png_arrays(prediction.iuv)
         iuv_path, inds_path = self.paths(frame.name)
-        atomic_write_bytes(iuv_path, _png(iuv, "IUV"))
-        atomic_write_bytes(inds_path, _png(inds, "INDS"))
+        atomic_write_bytes(iuv_path, _encode(iuv, iuv_path))
+        atomic_write_bytes(inds_path, _encode(inds, inds_path))
 
 
 @dataclass
@@ -152,10 +154,7 @@ class ImageSink(Sink):
 
     def write(self, frame, prediction):
         path = self.path(frame.name)
-        ok, data = cv2.imencode(path.suffix or ".png", self.render(frame, prediction))
-        if not ok:
-            raise RuntimeError(f"cv2.imencode cannot write {path} (extension {path.suffix!r})")
-        atomic_write_bytes(path, data.tobytes())
+        atomic_write_bytes(path, _encode(self.render(frame, prediction), path))
 
 
 @dataclass

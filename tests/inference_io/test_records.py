@@ -1,5 +1,4 @@
 """Dump records: round trip in every format, and readable without densepose_ext."""
-import json
 import subprocess
 import sys
 
