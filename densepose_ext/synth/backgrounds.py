@@ -18,7 +18,7 @@ PHOTO_NAMES: tuple[str, ...] = (
 
 
 @functools.lru_cache(maxsize=None)
-def _photo(name: str) -> np.ndarray:
+def load_photo(name: str) -> np.ndarray:
     """(h,w,3) uint8 RGB photo, loaded once per process."""
     import skimage.data  # imported lazily: only generation needs it
 
@@ -31,7 +31,7 @@ def _photo(name: str) -> np.ndarray:
 def photo_background(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
     """Random crop of a random photo, resized to size = (H,W), randomly flipped and tinted."""
     height, width = size
-    img = _photo(PHOTO_NAMES[rng.integers(len(PHOTO_NAMES))])
+    img = load_photo(PHOTO_NAMES[rng.integers(len(PHOTO_NAMES))])
     h, w = img.shape[:2]
     frac = rng.uniform(0.4, 1.0)
     ch, cw = max(8, int(h * frac)), max(8, int(w * frac))

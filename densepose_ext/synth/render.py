@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse
 
 from densepose_ext.synth.backgrounds import sample_background
+from densepose_ext.synth.ground import paint_ground
 from densepose_ext.synth.occluders import sample_occluders
 from densepose_ext.synth.raster import rasterize
 from densepose_ext.synth.scene import Scene
@@ -128,6 +129,7 @@ def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
         colour_fg[sel] = lambert(albedo(p.appearance, part_fg[sel], uv_fg[sel], hair[local[sel]]), normals, scene.light,
                                  scene.ambient)
     rgb = sample_background(rng, (height, width))
+    paint_ground(rng, scene.camera, rgb)
     rgb[fg] = colour_fg
     if occluder.any():
         rgb[occluder] = sample_background(rng, (height, width))[occluder] * np.float32(rng.uniform(0.5, 1.0))
