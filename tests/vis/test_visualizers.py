@@ -112,3 +112,14 @@ def test_part_colours_share_hue_within_a_body_region_only():
     hue_gap = np.minimum(hue_gap, 180 - hue_gap)
     assert (hue_gap[same_region] <= 1).all()
     assert (hue_gap[~same_region] >= 180 // 14 - 1).all()  # 14 regions spread over the wheel
+
+
+def test_legend_panels_show_every_part_with_its_colour():
+    from densepose_ext.vis.legend import _ROW, _WIDTH, swatch_panel
+
+    colors = part_colors()
+    panel = build_visualizer("dp_segm").legends()[0]
+    assert panel.shape == (25 * _ROW + _ROW // 2, _WIDTH, 3)  # title + 24 parts
+    for part in (1, 13, 24):
+        np.testing.assert_array_equal(panel[part * _ROW + 6, 8], colors[part])  # inside the swatch
+    assert swatch_panel("t", [((1, 2, 3), "x")]).shape[0] == 2 * _ROW + _ROW // 2
