@@ -29,7 +29,7 @@ from densepose_ext.structures.targets import DensePoseTargets
 from densepose_ext.surface import get_surface  # loads its asset on first call only
 from densepose_ext.surface.parts import COARSE_PART_MIRROR
 
-_COARSE_PART_MIRROR_T = torch.from_numpy(COARSE_PART_MIRROR)
+_COARSE_PART_MIRROR_T = torch.from_numpy(COARSE_PART_MIRROR.astype(np.uint8))  # a lookup table for uint8 masks
 
 
 def _unsupported(transform: fvt.Transform, targets: DensePoseTargets) -> DensePoseTargets:
@@ -65,7 +65,7 @@ def mirror_densepose(targets: DensePoseTargets, mask_axis: int) -> DensePoseTarg
     device = targets.device
     masks = targets.coarse_masks
     if masks is not None:
-        masks = _COARSE_PART_MIRROR_T.to(masks.device)[torch.flip(masks, dims=[mask_axis]).long()].to(torch.uint8)
+        masks = torch.take(_COARSE_PART_MIRROR_T.to(masks.device), torch.flip(masks, dims=[mask_axis]).long())
     return replace(
         targets,
         i=torch.as_tensor(np.asarray(i), dtype=torch.int64, device=device),
