@@ -17,18 +17,20 @@ GROUND_TEXTURES: tuple[str, ...] = ("brick", "grass", "gravel", "moon", "coins")
 
 
 def ground_hits(camera: Camera) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel centre (image px), the world point (H,W,2) X, Y metres where its ray meets Z = 0, and the
-    ray length to it (H,W) in metres (inf for rays that do not descend)."""
+    """Per pixel centre (image px), the world point (H,W,2) X, Y metres (float32) where its ray meets Z = 0,
+    and the ray length to it (H,W) in metres (inf for rays that do not descend)."""
     height, width = camera.size
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
-    rays_cam = np.stack([(xs - camera.principal[0]) / camera.focal[0],
-                         (ys - camera.principal[1]) / camera.focal[1], np.ones_like(xs)], -1)
-    rays = rays_cam @ camera.rotation               # (R^T d) for each pixel, world axes
-    centre = -camera.rotation.T @ camera.translation
-    down = rays[..., 2] < -1e-9
-    s = np.where(down, -centre[2] / np.where(down, rays[..., 2], -1.0), np.inf)
-    hit = centre[:2] + rays[..., :2] * np.where(down, s, 0.0)[..., None]
-    return hit, s * np.linalg.norm(rays, axis=-1)
+    xn = ((np.arange(width) + 0.5 - camera.principal[0]) / camera.focal[0]).astype(np.float32)[None, :]
+    yn = ((np.arange(height) + 0.5 - camera.principal[1]) / camera.focal[1]).astype(np.float32)[:, None]
+    r = camera.rotation.astype(np.float32)
+    # world ray of pixel (x, y) = R^T (xn, yn, 1): separable in rows and columns
+    rays = [r[0, k] * xn + r[1, k] * yn + r[2, k] for k in range(3)]
+    centre = (-camera.rotation.T @ camera.translation).astype(np.float32)
+    down = rays[2] < -1e-9
+    s = np.where(down, -centre[2] / np.where(down, rays[2], np.float32(-1.0)), np.float32(np.inf))
+    s_hit = np.where(down, s, np.float32(0.0))
+    hit = np.stack([centre[0] + rays[0] * s_hit, centre[1] + rays[1] * s_hit], -1)
+    return hit, s * np.sqrt(rays[0] ** 2 + rays[1] ** 2 + rays[2] ** 2)
 
 
 def paint_ground(rng: np.random.Generator, camera: Camera, rgb: np.ndarray) -> None:
@@ -42,11 +44,17 @@ def paint_ground(rng: np.random.Generator, camera: Camera, rgb: np.ndarray) -> N
     max_dist = rng.uniform(8.0, 30.0)
     angle = rng.uniform(0.0, np.pi)
     hit, dist = ground_hits(camera)
-    c, s = np.cos(angle), np.sin(angle)
+    alpha = np.clip((max_dist - dist) / np.float32(0.6 * max_dist), 0.0, 1.0)
+    rows = np.flatnonzero(alpha.any(1))
+    if not len(rows):
+        return
+    top = rows[0]  # the floor lies below the horizon: only those rows are textured
+    hit, alpha = hit[top:], alpha[top:, :, None]
+    c, s = np.float32(np.cos(angle)), np.float32(np.sin(angle))
     th, tw = texture.shape[:2]
-    map_x = ((c * hit[..., 0] - s * hit[..., 1]) / tile_m * tw).astype(np.float32)
-    map_y = ((s * hit[..., 0] + c * hit[..., 1]) / tile_m * th).astype(np.float32)
+    map_x = (c * hit[..., 0] - s * hit[..., 1]) * np.float32(tw / tile_m)
+    map_y = (s * hit[..., 0] + c * hit[..., 1]) * np.float32(th / tile_m)
     floor = cv2.remap(texture, map_x % tw, map_y % th, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    alpha = np.clip((max_dist - dist) / (0.6 * max_dist), 0.0, 1.0).astype(np.float32)[..., None]
-    rgb *= 1.0 - alpha
-    rgb += alpha * (floor * tint)
+    below = rgb[top:]
+    below *= 1.0 - alpha
+    below += alpha * (floor * tint)

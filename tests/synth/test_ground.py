@@ -11,10 +11,10 @@ def test_ground_hits_known_geometry():
     hit, dist = ground_hits(cam)
     rows = np.arange(40) + 0.5 - 20.0
     below = rows > 0
-    np.testing.assert_allclose(hit[below, 30, 1], 1.5 * 100.0 / rows[below])
-    np.testing.assert_allclose(hit[below, 30, 0], 0.5 / 100.0 * hit[below, 30, 1])  # centre 0.5 px right of axis
+    np.testing.assert_allclose(hit[below, 30, 1], 1.5 * 100.0 / rows[below], rtol=1e-5)
+    np.testing.assert_allclose(hit[below, 30, 0], 0.5 / 100.0 * hit[below, 30, 1], rtol=1e-5)  # centre 0.5 px right of axis
     assert np.all(np.isinf(dist[~below]))
-    np.testing.assert_allclose(dist[below, 30], np.linalg.norm([hit[below, 30, 0], hit[below, 30, 1], np.full(below.sum(), 1.5)], axis=0))
+    np.testing.assert_allclose(dist[below, 30], np.linalg.norm([hit[below, 30, 0], hit[below, 30, 1], np.full(below.sum(), 1.5)], axis=0), rtol=1e-5)
 
 
 def test_paint_ground_changes_only_floor_pixels():
