@@ -41,7 +41,14 @@ class DensePoseDatasetMapper(DatasetMapper):
             )
         return super().from_config(cfg, is_train)
 
-    def _densepose_targets(self, dataset_dict: dict, annos: List[dict], transforms: Transform, image_shape):
+    def _densepose_targets(
+        self, dataset_dict: dict, annos: List[dict], transforms: Transform, image_shape: tuple
+    ) -> DensePoseList:
+        """DensePoseList[len(annos)] in image px of the transformed image (H, W) = `image_shape`.
+
+        `annos` still hold their untransformed boxes; annotations without DensePose fields give None.
+        Raises DensePoseFormatError naming image and annotation ids for malformed DensePose fields.
+        """
         image_id = dataset_dict.get("image_id")
         problems = densepose_annotation_problems(annos, [image_id] * len(annos))
         if problems:
