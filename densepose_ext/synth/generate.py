@@ -79,7 +79,6 @@ def render_image(index: int, seed: int, size: tuple[int, int]) -> dict:
 
 def write_image(out: Path, index: int, seed: int, size: tuple[int, int]) -> int:
     """Render image `index` and write its files, the shard last. Returns the index."""
-    cv2.setNumThreads(1)
     r = render_image(index, seed, size)
     stem = image_stem(index)
     _write(out / "images" / f"{stem}.jpg",

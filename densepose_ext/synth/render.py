@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import scipy.sparse
 
+from densepose_ext.surface import BodySurface
 from densepose_ext.synth.backgrounds import sample_background
 from densepose_ext.synth.ground import paint_ground
 from densepose_ext.synth.occluders import sample_occluders
@@ -78,14 +79,14 @@ def vertex_face_incidence(faces: np.ndarray, num_vertices: int) -> scipy.sparse.
 
 
 @functools.lru_cache(maxsize=4)
-def _hair_faces_of(surface) -> np.ndarray:
+def _hair_faces_of(surface: BodySurface) -> np.ndarray:
     """hair_faces of a surface object, computed once per surface (surfaces are immutable singletons)."""
     return hair_faces(np.asarray(surface.vertices), np.asarray(surface.faces), np.asarray(surface.face_part))
 
 
-def render(scene: Scene, surface, rng: np.random.Generator) -> Rendering:
-    """Rasterise all people of `scene` with the triangles of `surface` (a BodySurface: vertices (V,3) rest
-    pose, faces (F,3), face_part (F,), face_uv (F,3,2)); `rng` draws occluders, background and sensor noise."""
+def render(scene: Scene, surface: BodySurface, rng: np.random.Generator) -> Rendering:
+    """Rasterise all people of `scene` with the triangles of `surface` (uses its rest vertices (V,3), faces
+    (F,3), face_part (F,), face_uv (F,3,2)); `rng` draws occluders, floor, background and sensor noise."""
     height, width = scene.camera.size
     faces = np.asarray(surface.faces)
     num_faces, num_verts = len(faces), len(scene.people[0].vertices) if scene.people else 0

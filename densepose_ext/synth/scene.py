@@ -48,7 +48,8 @@ class Person:
 
 def pose_person(model: BodyModel, shape, pose: dict[str, list[float]], world_rotvec,
                 world_translation, **_ignored) -> tuple[np.ndarray, np.ndarray]:
-    """Posed vertices (V,3) and COCO keypoints (17,3), world metres, from a :meth:`Person.to_json` dict."""
+    """Posed vertices (V,3) and COCO keypoints (17,3), world metres, from a :meth:`Person.to_json` dict
+    (or a meta/<stem>.json person entry; keys other than the body parameters are ignored)."""
     return model.pose(np.asarray(shape), pose_rotations(model, pose),
                       Rotation.from_rotvec(world_rotvec).as_matrix(), np.asarray(world_translation))
 
