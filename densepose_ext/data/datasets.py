@@ -7,9 +7,10 @@ detectron2's $DETECTRON2_DATASETS):
 
     densepose_synth_train   $DENSEPOSE_DATA/densepose_synth/train/{annotations.json,images/}
     densepose_synth_val     $DENSEPOSE_DATA/densepose_synth/val/{annotations.json,images/}
-    densepose_coco_2014_train, densepose_coco_2014_minival, densepose_coco_2014_valminusminival
+    densepose_coco_2014_{train,minival,minival_100,valminusminival}
                             $DENSEPOSE_DATA/coco/annotations/densepose_{train,minival,valminusminival}2014.json
-                            with images in $DENSEPOSE_DATA/coco/{train,val}2014/ (user-supplied files)
+                            (and densepose_minival2014_100.json, the reference's 100-image subset), with images
+                            in $DENSEPOSE_DATA/coco/{train,val}2014/ (user-supplied files)
 
 Registration touches no file: the loader runs when the dataset is first requested. It reads the JSON,
 runs the validator's checks (validate.check_densepose_coco; a bad file raises DensePoseFormatError listing every
@@ -47,6 +48,7 @@ _SYNTH_SPLITS = {
 _COCO_SPLITS = {
     "densepose_coco_2014_train": ("coco/annotations/densepose_train2014.json", "coco/train2014"),
     "densepose_coco_2014_minival": ("coco/annotations/densepose_minival2014.json", "coco/val2014"),
+    "densepose_coco_2014_minival_100": ("coco/annotations/densepose_minival2014_100.json", "coco/val2014"),
     "densepose_coco_2014_valminusminival": (
         "coco/annotations/densepose_valminusminival2014.json", "coco/val2014"
     ),
