@@ -92,11 +92,19 @@ class ChartLookup:
 
     def barycentric(self, face: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """(N, 3) barycentric coordinates of chart points (u, v) (N,) in faces (N,) (may be outside)."""
+        return np.stack(self._barycentric_columns(face, u, v), axis=1)
+
+    def _barycentric_columns(self, face: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:
         a = self._affine[face]
         du, dv = u - a[:, 0], v - a[:, 1]
         b1 = a[:, 2] * du + a[:, 3] * dv
         b2 = a[:, 4] * du + a[:, 5] * dv
-        return np.stack([1.0 - b1 - b2, b1, b2], axis=1)
+        return 1.0 - b1 - b2, b1, b2
+
+    def _smallest_barycentric(self, face: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """(N,) min over the three barycentrics: >= 0 inside the face, the more negative the farther out."""
+        b0, b1, b2 = self._barycentric_columns(face, u, v)
+        return np.minimum(np.minimum(b0, b1), b2)
 
     def locate(self, i: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(I, U, V) (N,) chart -> face (N,) int64 and barycentric (N, 3) float64 (surface frame).
@@ -119,24 +127,22 @@ class ChartLookup:
         sub = ((fy - cy) * s).astype(np.int64) * s + ((fx - cx) * s).astype(np.int64)
         leaf = self._leaf_base[cell] + np.where(self._is_split[cell], sub, 0)
         first, count = self._start[leaf], self._start[leaf + 1] - self._start[leaf]
-        # Round k tests the k-th candidate of every still unresolved query (every leaf has >= 1).
+        # Round k tests the k-th candidate of every still unresolved query (every leaf has >= 1); the
+        # candidate with the largest smallest barycentric wins (inside: >= 0).
         best_face = self._cand[first]
-        best_bary = self.barycentric(best_face, u, v)
-        best_min = best_bary.min(axis=1)
+        best_min = self._smallest_barycentric(best_face, u, v)
         todo = np.flatnonzero(best_min < -INSIDE_EPS)
         k = 1
         while todo.size:
             todo = todo[count[todo] > k]
             face = self._cand[first[todo] + k]
-            bary = self.barycentric(face, u[todo], v[todo])
-            bmin = bary.min(axis=1)
+            bmin = self._smallest_barycentric(face, u[todo], v[todo])
             better = bmin > best_min[todo]
             best_face[todo[better]] = face[better]
-            best_bary[todo[better]] = bary[better]
             best_min[todo[better]] = bmin[better]
             todo = todo[bmin < -INSIDE_EPS]
             k += 1
-        bary = np.clip(best_bary, 0.0, None)
+        bary = np.clip(self.barycentric(best_face, u, v), 0.0, None)
         return best_face, bary / bary.sum(axis=1, keepdims=True)
 
 
