@@ -16,6 +16,7 @@ annotation. The losses read points in image px and sample the predicted ROI maps
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from numbers import Integral
 from typing import Iterator, List, Optional, Sequence, Union
 
 import torch
@@ -107,7 +108,8 @@ class DensePoseList:
         return iter(self._targets)
 
     def __getitem__(self, item: Union[int, slice, torch.Tensor]) -> "DensePoseList":
-        if isinstance(item, int):
+        """Entries selected by an int, a slice, a BoolTensor[N] or an integer index Tensor, as a DensePoseList."""
+        if isinstance(item, Integral):  # int and numpy integers
             # Raises IndexError out of range, like a list.
             return DensePoseList([self._targets[item]])
         if isinstance(item, slice):

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from detectron2.structures import Boxes, Instances
@@ -46,6 +47,7 @@ def test_list_indexing_matches_python_list_semantics():
     assert len(dp) == 4
     assert _offsets(dp[1]) == [None] and isinstance(dp[1], DensePoseList)
     assert _offsets(dp[-1]) == [3.0]
+    assert _offsets(dp[np.int64(2)]) == [2.0]
     assert _offsets(dp[1:3]) == [None, 2.0]
     assert _offsets(dp[torch.tensor([True, False, False, True])]) == [0.0, 3.0]
     assert _offsets(dp[torch.tensor([3, 0, 0])]) == [3.0, 0.0, 0.0]
