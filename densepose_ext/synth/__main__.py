@@ -14,7 +14,7 @@ def parse_size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--size: expected WIDTHxHEIGHT such as 640x480, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, got {text!r}")
     return height, width
 
 
@@ -25,8 +25,10 @@ def main(argv: list[str] | None = None) -> None:
 
         contact_sheet_main(argv[1:])
         return
-    parser = argparse.ArgumentParser(prog="python -m densepose_ext.synth",
-                                     description="Render a DensePose-Synth dataset (DensePose-COCO format).")
+    parser = argparse.ArgumentParser(
+        prog="python -m densepose_ext.synth",
+        description="Render a DensePose-Synth dataset (DensePose-COCO format, see docs/FORMAT_synth.md).",
+        epilog="`python -m densepose_ext.synth contact-sheet --help`: the annotated sample sheet.")
     parser.add_argument("--out", required=True, help="output folder (resumed if it exists)")
     parser.add_argument("--num-images", type=int, required=True)
     parser.add_argument("--seed", type=int, default=0)
@@ -34,10 +36,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes (output does not depend on it)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    from densepose_ext.synth.generate import generate
+    from densepose_ext.synth.generate import SynthArgumentError, generate
 
-    coco = generate(args.out, args.num_images, seed=args.seed, size=args.size, workers=args.workers,
-                    progress=not args.no_progress)
+    try:
+        coco = generate(args.out, args.num_images, seed=args.seed, size=args.size, workers=args.workers,
+                        progress=not args.no_progress)
+    except SynthArgumentError as e:
+        parser.error(str(e))
     print(f"{args.out}: {len(coco['images'])} images, {len(coco['annotations'])} annotations")
 
 

@@ -34,6 +34,10 @@ PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person",
 _FORMAT_VERSION = 1
 
 
+class SynthArgumentError(ValueError):
+    """Invalid generation arguments, or an output folder written with other ones."""
+
+
 def image_stem(index: int) -> str:
     return f"{index:06d}"
 
@@ -97,7 +101,7 @@ def _check_config(out: Path, config: dict) -> None:
     if path.is_file():
         old = json.loads(path.read_text())
         if old != config:
-            raise ValueError(f"{path}: this folder was generated with {old}, not {config}; "
+            raise SynthArgumentError(f"{path}: this folder was generated with {old}, not {config}; "
                              "use a new --out folder or the same arguments to resume")
     else:
         _write(path, json.dumps(config, indent=1).encode())
@@ -138,9 +142,11 @@ def generate(out: str | os.PathLike, num_images: int, seed: int = 0, size: tuple
              workers: int = 1, progress: bool = True) -> dict:
     """Render images 0..num_images-1 into `out` (skipping those already done), then merge the JSON.
     size = (height, width). Returns the merged COCO dict."""
-    if num_images < 0 or workers < 1 or min(size) < 16:
-        raise ValueError(f"expected num_images >= 0, workers >= 1, size >= 16 px; got {num_images}, "
-                         f"{workers}, {size}")
+    for name, value, ok, expected in (("num_images", num_images, num_images >= 0, ">= 0"),
+                                      ("workers", workers, workers >= 1, ">= 1"),
+                                      ("size", size, min(size) >= 16, "(height, width) >= 16 px")):
+        if not ok:
+            raise SynthArgumentError(f"{name}: expected {expected}, got {value}")
     out = Path(out)
     for sub in ("images", "dense", "meta", "shards"):
         (out / sub).mkdir(parents=True, exist_ok=True)

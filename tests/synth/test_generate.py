@@ -47,3 +47,11 @@ def test_parse_size():
     assert parse_size("640x480") == (480, 640)
     with pytest.raises(argparse.ArgumentTypeError, match="WIDTHxHEIGHT"):
         parse_size("640")
+
+
+def test_cli_reports_bad_arguments(tmp_path, capsys):
+    from densepose_ext.synth.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path), "--num-images", "2", "--workers", "0"])
+    assert "workers: expected >= 1, got 0" in capsys.readouterr().err
