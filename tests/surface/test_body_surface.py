@@ -84,14 +84,43 @@ def test_part_labels_are_exactly_mirror_symmetric(s):
     np.testing.assert_allclose(s.surface_to_xyz(f2, bary) * [-1, 1, 1], s.surface_to_xyz(face, bary), atol=1e-4)
 
 
-def test_charts_in_unit_square_and_fold_free(s):
+def test_charts_in_unit_square_and_injective(s):
+    """Injective = no fold (one orientation per part) and no overlap: with one orientation, the triangles'
+    areas add up to the area inside the boundary loop's image exactly when nothing is covered twice."""
     assert s.face_uv.min() >= 0.0 and s.face_uv.max() <= 1.0
     area = signed_chart_areas(s)
+    uv = s.face_uv.astype(np.float64)
     for p in PARTS:
-        a = area[s.face_part == p]
-        # One orientation per part (right parts are mirror images of the left ones), none degenerate.
+        sel = s.face_part == p
+        a = area[sel]
+        # Right parts are mirror images of the left ones, so either orientation; none degenerate.
         assert (a > 0).all() or (a < 0).all(), FINE_PART_NAMES[p]
         assert np.abs(a).min() > 1e-11
+        faces = s.faces[sel]
+        (loop,) = boundary_loops(faces)
+        vertex_ids, first = np.unique(faces.ravel(), return_index=True)  # one chart position per vertex
+        q = uv[sel].reshape(-1, 2)[first][np.searchsorted(vertex_ids, loop)]
+        polygon = 0.5 * np.sum(q[:, 0] * np.roll(q[:, 1], -1) - np.roll(q[:, 0], -1) * q[:, 1])
+        assert abs(a.sum()) == pytest.approx(abs(polygon), rel=1e-5), FINE_PART_NAMES[p]
+
+
+def test_chart_distortion_stays_bounded(s):
+    """Regression guard on the figures the build reports (area: mean |log area ratio|; angle: median
+    sigma_max / sigma_min at the part's natural aspect). Hands are the worst: a glove mapped to a disc."""
+    from densepose_ext.surface.charts import chart_distortion
+
+    for p in PARTS:
+        sel = s.face_part == p
+        used, local = np.unique(s.faces[sel], return_inverse=True)
+        local = local.reshape(-1, 3)
+        uv = np.zeros((len(used), 2))
+        uv[local] = s.face_uv[sel]
+        xyz = s.vertices[used].astype(np.float64)
+        # The chart is stretched per axis into [0, 1]^2; measure angles at the best of a few aspects.
+        best = min(chart_distortion(xyz, local, uv, a).angle_median for a in np.geomspace(0.25, 4, 9))
+        d = chart_distortion(xyz, local, uv, 1.0)
+        limit_area, limit_angle = (1.5, 4.5) if p in (3, 4) else (0.8, 2.6)
+        assert d.area < limit_area and best < limit_angle, (FINE_PART_NAMES[p], d.area, best)
 
 
 def test_charts_are_injective_on_random_points(s):
