@@ -70,3 +70,17 @@ def test_precomputed_vertex_distances_are_used_between_nearest_vertices():
     va, vb = calls[0]
     assert va.tolist() == [s.faces[10, 0], s.faces[20, 2]] and vb.tolist() == va[::-1].tolist()
     np.testing.assert_allclose(d, np.abs(va - vb))
+
+
+def test_bad_arrays_are_named_in_errors():
+    a = load_asset(DEFAULT_ASSET)
+    good = dict(vertices=a["vertices"], faces=a["faces"], face_part=a["face_part"], face_uv=a["face_uv"])
+    cases = [
+        (dict(face_uv=a["face_uv"][:, :, :1]), rf"face_uv must have shape \({len(a['faces'])}, 3, 2\)"),
+        (dict(face_part=np.where(a["face_part"] == 7, 8, a["face_part"])), "must use every part 1..24"),
+        (dict(faces=a["faces"] + len(a["vertices"])), "faces index vertices"),
+        (dict(face_uv=a["face_uv"] * 2), r"face_uv must lie in \[0, 1\]"),
+    ]
+    for change, message in cases:
+        with pytest.raises(ValueError, match=message):
+            BodySurface(**{**good, **change}, name="bad")
