@@ -66,3 +66,21 @@ def test_uncompressed_rle_decodes_like_compressed():
 @pytest.mark.parametrize("empty", [[], {}])
 def test_empty_mask_entries(empty):
     assert int(decode_coarse_masks([empty] * 14).sum()) == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_coarse_mask_decoding_equals_part_by_part_overwrite(seed):
+    # Reference: paint the parts in file order, each overwriting the earlier ones (the reference project's loop).
+    rng = np.random.default_rng(seed)
+    entries, expected = [], np.zeros((256, 256), np.uint8)
+    for part in range(1, 15):
+        if rng.random() < 0.3:
+            entries.append([])
+            continue
+        y0, x0 = rng.integers(0, 200, 2)
+        h, w = rng.integers(1, 120, 2)
+        mask = np.zeros((256, 256), bool)
+        mask[y0:y0 + h, x0:x0 + w] = True
+        entries.append(rle(mask))
+        expected[mask] = part
+    np.testing.assert_array_equal(decode_coarse_masks(entries).numpy(), expected)
