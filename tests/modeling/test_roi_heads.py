@@ -142,3 +142,23 @@ def test_keypoint_multitask_branch_trains_beside_densepose():
     with EventStorage(0):
         _, losses = heads(None, _features(inputs, 64), _proposals(inputs), targets)
     assert losses["loss_keypoint"].item() > 0 and losses["loss_densepose_I"].item() > 0
+
+
+def test_select_densepose_proposals_by_iou_class_and_annotation():
+    from densepose_ext.modeling.roi_heads import select_densepose_proposals
+
+    inputs = blob_dataset(1)
+    (t,) = list(inputs[0]["instances"].gt_densepose)
+    gt = torch.tensor([0.0, 0.0, 10.0, 10.0])
+    p = Instances((96, 96))
+    # IoU with the GT box: 1.0, 0.81 (9x9 inside), 0.64 (8x8 inside), 1.0 but background, 1.0 without targets.
+    p.proposal_boxes = Boxes(torch.tensor([[0, 0, 10, 10], [0, 0, 9, 9], [0, 0, 8, 8], [0, 0, 10, 10], [0, 0, 10, 10]],
+                                          dtype=torch.float32))
+    p.gt_boxes = Boxes(gt.repeat(5, 1))
+    p.gt_classes = torch.tensor([0, 0, 0, 1, 0])
+    p.gt_densepose = DensePoseList([t, t, t, t, None])
+    (selected,) = select_densepose_proposals([p], num_classes=1, iou_threshold=0.7)
+    assert selected.proposal_boxes.tensor[:, 2].tolist() == [10.0, 9.0]
+    # An image whose targets carry no DensePose field contributes nothing (and no error).
+    p.remove("gt_densepose")
+    assert len(select_densepose_proposals([p], num_classes=1, iou_threshold=0.7)[0]) == 0
