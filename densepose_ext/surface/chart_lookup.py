@@ -109,11 +109,16 @@ class ChartLookup:
     def locate(self, i: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(I, U, V) (N,) chart -> face (N,) int64 and barycentric (N, 3) float64 (surface frame).
 
-        U, V are clipped to [0, 1]. Raises ValueError for I outside 1..num_parts.
+        U, V are clipped to [0, 1]. Raises ValueError for I outside 1..num_parts or non-finite U, V.
         """
         i = np.asarray(i, dtype=np.int64).ravel()
-        u = np.clip(np.asarray(u, dtype=np.float64).ravel(), 0.0, 1.0)
-        v = np.clip(np.asarray(v, dtype=np.float64).ravel(), 0.0, 1.0)
+        u = np.asarray(u, dtype=np.float64).ravel()
+        v = np.asarray(v, dtype=np.float64).ravel()
+        for name, x in (("U", u), ("V", v)):
+            if not np.isfinite(x).all():
+                raise ValueError(f"{name} must be finite, got {x[~np.isfinite(x)][0]} at index "
+                                 f"{int(np.flatnonzero(~np.isfinite(x))[0])}")
+        u, v = np.clip(u, 0.0, 1.0), np.clip(v, 0.0, 1.0)
         if not (len(i) == len(u) == len(v)):
             raise ValueError(f"I, U, V must have equal lengths, got {len(i)}, {len(u)}, {len(v)}")
         if i.size and (i.min() < 1 or i.max() > self.num_parts):

@@ -180,6 +180,8 @@ def test_lookup_edge_cases(s):
     assert f.shape == (1,) and s.face_part[f[0]] == 3 and b.sum() == pytest.approx(1.0)
     with pytest.raises(ValueError, match="1..24"):
         s.iuv_to_surface([0], [0.5], [0.5])
+    with pytest.raises(ValueError, match="V must be finite, got nan at index 1"):
+        s.iuv_to_surface([1, 1], [0.5, 0.5], [0.5, np.nan])
     with pytest.raises(ValueError, match="face index"):
         s.surface_to_iuv([len(s.faces)], [[1, 0, 0]])
     # U, V outside [0, 1] are clipped onto the chart square.
