@@ -14,14 +14,17 @@ by ``(seed, index)`` alone, so the output is byte-identical whatever the worker 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import multiprocessing
 import os
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from densepose_ext.surface import get_surface
 from densepose_ext.synth.annotate import annotate
@@ -125,15 +128,28 @@ def merge(out: Path, num_images: int) -> dict:
     return coco
 
 
-def _init_worker() -> None:
-    # each worker renders one image at a time on one core; BLAS/OpenCV threads would only contend
+@contextlib.contextmanager
+def _one_thread_per_process() -> Iterator[None]:
+    """Each process renders one image at a time on one core: BLAS/OpenMP/OpenCV threads would only contend.
+    Restores the previous settings on exit (the caller may be a training script)."""
+    previous_cv2 = cv2.getNumThreads()
+    cv2.setNumThreads(1)
     try:
         from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it BLAS keeps its default thread count
+        limits = contextlib.nullcontext()
+    else:
+        limits = threadpool_limits(1)
+    try:
+        with limits:
+            yield
+    finally:
+        cv2.setNumThreads(previous_cv2)
 
-        threadpool_limits(1)
-    except ImportError:
-        pass
-    cv2.setNumThreads(1)
+
+def _init_worker() -> None:
+    # a pool worker lives only for this run: enter the limits for good, and load the assets once
+    _one_thread_per_process().__enter__()
     get_body_model()
     get_surface()
 
@@ -153,14 +169,12 @@ def generate(out: str | os.PathLike, num_images: int, seed: int = 0, size: tuple
     _check_config(out, {"format_version": _FORMAT_VERSION, "seed": seed, "size": list(size)})
     todo = [i for i in range(num_images) if not (out / "shards" / f"{image_stem(i)}.json").is_file()]
     task = functools.partial(write_image, out, seed=seed, size=size)
-    from tqdm import tqdm
-
     bar = tqdm(total=num_images, initial=num_images - len(todo), disable=not progress, desc="synth", unit="img")
     if workers == 1 or len(todo) <= 1:
-        _init_worker()
-        for index in todo:
-            task(index)
-            bar.update(1)
+        with _one_thread_per_process():
+            for index in todo:
+                task(index)
+                bar.update(1)
     else:
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with ctx.Pool(workers, initializer=_init_worker) as pool:
