@@ -23,7 +23,8 @@ from pycocotools import mask as mask_utils
 from densepose_ext.evaluation.cocoeval import SimilarityTable, make_coco, run_cocoeval, stats_dict
 from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth, annotation_points
-from densepose_ext.evaluation.gps import DistanceFn, gps_from_distances, gpsm, pair_distances
+from densepose_ext.evaluation.distances import BatchedDistance, DistanceFn, submit_pair_distances
+from densepose_ext.evaluation.gps import gps_from_distances, gpsm
 from densepose_ext.evaluation.kappa import check_kappa_mode, describe_kappa
 from densepose_ext.evaluation.masks import box_mask, gt_foreground, mask_iou
 from densepose_ext.evaluation.pointwise import PointwiseAccumulator
@@ -105,6 +106,27 @@ def _sample(x: np.ndarray, y: np.ndarray, decoded: Decoded, det: Optional[np.nda
     return sample_results(x, y, boxes, [lab for _, lab, _ in decoded], [uv for _, _, uv in decoded], det=det)
 
 
+def _prepare_image(
+    annotated: list[dict], decoded: Decoded, image_size: tuple[int, int], batch: BatchedDistance, source: str
+) -> dict[str, Any]:
+    """Everything about one image but the GPS: points, predictions at them (distances queued on ``batch``, written
+    into "dist" when it runs) and the mask IoU."""
+    pts = annotation_points(annotated)
+    pred = _sample(pts["x"], pts["y"], decoded)
+    dist = np.full(pred[0].shape, np.inf)
+    submit_pair_distances(batch, (pts["i"], pts["u"], pts["v"]), pred, dist)
+    gt_masks = [gt_foreground(ann, image_size, f"{source} annotation {ann['id']}") for ann in annotated]
+    dt_masks = [box_mask(labels > 0, box, image_size) for box, labels, _ in decoded]
+    return {"points": pts, "dist": dist, "IoU": mask_iou(dt_masks, gt_masks), "num_people": len(annotated)}
+
+
+def _finish_image(prepared: dict[str, Any], kappa_mode: str) -> dict[str, Any]:
+    """Add GPS and GPSm (D, G) once the distances have arrived."""
+    pts = prepared["points"]
+    gps = gps_from_distances(prepared["dist"], pts["i"], pts["owner"], prepared["num_people"], kappa_mode)
+    return dict(prepared, GPS=gps, GPSm=gpsm(gps, prepared["IoU"]))
+
+
 def score_image(
     annotated: list[dict],
     decoded: Decoded,
@@ -122,15 +144,12 @@ def score_image(
         source: ground-truth file name for error messages.
     Returns:
         {"GPS", "GPSm", "IoU": (D, G) float64, "dist": (D, N) geodesic error (metres, inf = no prediction) at the
-        N points of ``points`` (annotation_points(annotated))}.
+        N points of "points" (annotation_points(annotated))}.
     """
-    pts = annotation_points(annotated)
-    dist = pair_distances((pts["i"], pts["u"], pts["v"]), _sample(pts["x"], pts["y"], decoded), distance_fn)
-    gps = gps_from_distances(dist, pts["i"], pts["owner"], len(annotated), kappa_mode)
-    gt_masks = [gt_foreground(ann, image_size, f"{source} annotation {ann['id']}") for ann in annotated]
-    dt_masks = [box_mask(labels > 0, box, image_size) for box, labels, _ in decoded]
-    iou = mask_iou(dt_masks, gt_masks)
-    return {"GPS": gps, "GPSm": gpsm(gps, iou), "IoU": iou, "dist": dist, "points": pts}
+    batch = BatchedDistance(distance_fn)
+    prepared = _prepare_image(annotated, decoded, image_size, batch, source)
+    batch.flush()
+    return _finish_image(prepared, kappa_mode)
 
 
 def _pick_rows(dist: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -141,15 +160,15 @@ def _pick_rows(dist: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return errors
 
 
-def _matched_errors(
-    pts: dict[str, np.ndarray],
-    rows: np.ndarray,
-    decoded: Decoded,
-    distance_fn: DistanceFn,
-) -> np.ndarray:
-    """(N,) geodesic error of each ground-truth point against the one detection ``rows[n]`` (-1: none -> inf)."""
+def _submit_dense(
+    pts: dict[str, np.ndarray], rows: np.ndarray, decoded: Decoded, batch: BatchedDistance, acc: PointwiseAccumulator
+) -> None:
+    """Queue the errors of dense ground-truth points against their matched detection ``rows[n]`` (-1: none, inf);
+    they go into ``acc`` when computed (dense points are many: nothing is kept per image)."""
     pred = _sample(pts["x"], pts["y"], decoded, det=rows)
-    return pair_distances((pts["i"], pts["u"], pts["v"]), tuple(p[None] for p in pred), distance_fn)[0]
+    errors = np.full((1, len(rows)), np.inf)
+    submit_pair_distances(batch, (pts["i"], pts["u"], pts["v"]), tuple(p[None] for p in pred), errors,
+                          then=lambda: acc.add(errors[0], pts["i"]))
 
 
 def evaluate_densepose(
@@ -192,28 +211,37 @@ def evaluate_densepose(
     )
     matches = _pointwise_matches(gt, coco_gt, coco_dt, dets_by_image)
 
-    tables = {name: SimilarityTable() for name in INSTANCE_METRICS}
+    # Pass 1: per image, sample the predictions and queue their geodesics (run in large batches: the distance
+    # function's per-call cost dominates otherwise). Pass 2: GPS, COCO tables and pointwise errors.
+    batch = BatchedDistance(distance_fn)
     sparse = PointwiseAccumulator()
     dense = PointwiseAccumulator() if dense_truth is not None else None
+    prepared = {}
     for image_id in gt.image_ids():
-        annotated, ignored = gt.annotated.get(image_id, []), gt.ignored.get(image_id, [])
+        annotated = gt.annotated.get(image_id, [])
         dets = dets_by_image.get(image_id, [])
         decoded = [decode_arrays(rec["densepose"]) for _, rec in dets]
-        scores = score_image(annotated, decoded, gt.image_sizes[image_id], kappa_mode, distance_fn, gt.source)
-        det_ids = [d for d, _ in dets]
-        gt_ids = [a["eval_id"] for a in annotated + ignored]
-        ignore = _ignore_columns(dets, ignored)
-        for name in INSTANCE_METRICS:
-            tables[name].set_image(image_id, det_ids, gt_ids, np.concatenate([scores[name], ignore], axis=1))
-
+        prepared[image_id] = _prepare_image(annotated, decoded, gt.image_sizes[image_id], batch, gt.source)
         # Row of each annotated person's matched detection (-1: unmatched) for the pointwise protocol.
-        row_of_det = {d: k for k, d in enumerate(det_ids)}
-        matched_row = np.array([row_of_det.get(matches.get(a["eval_id"]), -1) for a in annotated], dtype=np.int64)
-        pts = scores["points"]
-        sparse.add(_pick_rows(scores["dist"], matched_row[pts["owner"]]), pts["i"])
+        row_of_det = {d: k for k, (d, _) in enumerate(dets)}
+        prepared[image_id]["matched_row"] = np.array(
+            [row_of_det.get(matches.get(a["eval_id"]), -1) for a in annotated], dtype=np.int64
+        )
         if dense is not None and annotated:
             dense_pts = dense_truth.points(image_id, annotated)
-            dense.add(_matched_errors(dense_pts, matched_row[dense_pts["owner"]], decoded, distance_fn), dense_pts["i"])
+            _submit_dense(dense_pts, prepared[image_id]["matched_row"][dense_pts["owner"]], decoded, batch, dense)
+    batch.flush()
+
+    tables = {name: SimilarityTable() for name in INSTANCE_METRICS}
+    for image_id, image in prepared.items():
+        scores = _finish_image(image, kappa_mode)
+        dets, ignored = dets_by_image.get(image_id, []), gt.ignored.get(image_id, [])
+        gt_ids = [a["eval_id"] for a in gt.annotated.get(image_id, []) + ignored]
+        ignore = _ignore_columns(dets, ignored)
+        for name in INSTANCE_METRICS:
+            tables[name].set_image(image_id, [d for d, _ in dets], gt_ids, np.concatenate([scores[name], ignore], axis=1))
+        pts = scores["points"]
+        sparse.add(_pick_rows(scores["dist"], image["matched_row"][pts["owner"]]), pts["i"])
 
     report: dict[str, Any] = {
         "kappa": describe_kappa(kappa_mode),

@@ -24,7 +24,7 @@ from detectron2.utils.file_io import PathManager
 
 from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.evaluate import evaluate_densepose
-from densepose_ext.evaluation.gps import DistanceFn
+from densepose_ext.evaluation.distances import DistanceFn
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
 from densepose_ext.evaluation.kappa import check_kappa_mode
 from densepose_ext.evaluation.report import detectron2_results, format_table

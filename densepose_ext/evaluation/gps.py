@@ -4,19 +4,13 @@ Shape key: D detections, G ground-truth people, N ground-truth points of all G p
 (``owner[n]`` in 0..G-1 says whose point n is). Predictions arrive already sampled at the ground-truth point
 locations (see sampling.py), so everything here lives in the chart frame: fine part I (0 = background or
 outside the detection box, 1..24 = body) and (U, V) in [0, 1]. Distances are geodesics on the body surface
-in metres; everything is float64 so results do not depend on the device the model ran on.
+in metres (distances.py); everything is float64 so results do not depend on the device the model ran on.
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import numpy as np
 
 from densepose_ext.evaluation.kappa import point_kappa
-
-# (I1, U1, V1, I2, U2, V2) -> (N,) geodesic distances in metres, elementwise; I1, I2 in 1..24.
-# The default is densepose_ext.surface.get_surface().geodesic.
-DistanceFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def point_similarity(dist: np.ndarray, kappa: np.ndarray) -> np.ndarray:
@@ -28,32 +22,6 @@ def point_similarity(dist: np.ndarray, kappa: np.ndarray) -> np.ndarray:
     """
     dist = np.asarray(dist, dtype=np.float64)
     return np.exp(-np.square(dist) / (2.0 * np.square(np.asarray(kappa, dtype=np.float64))))
-
-
-def pair_distances(
-    gt_iuv: tuple[np.ndarray, np.ndarray, np.ndarray],
-    pred_iuv: tuple[np.ndarray, np.ndarray, np.ndarray],
-    distance_fn: DistanceFn,
-) -> np.ndarray:
-    """Geodesic error of every detection at every ground-truth point.
-
-    Args:
-        gt_iuv: (I, U, V), each (N,); I in 1..24.
-        pred_iuv: (I, U, V), each (D, N), sampled at the ground-truth points; I = 0 where the detection predicts
-            background or the point lies outside its box.
-        distance_fn: see ``DistanceFn``; called once, only on the pairs that have a prediction.
-    Returns:
-        (D, N) float64 metres, ``inf`` where I_pred = 0.
-    """
-    gt_i, gt_u, gt_v = (np.asarray(a) for a in gt_iuv)
-    pred_i, pred_u, pred_v = (np.asarray(a) for a in pred_iuv)
-    dist = np.full(pred_i.shape, np.inf, dtype=np.float64)
-    rows, cols = np.nonzero(pred_i > 0)
-    if rows.size:
-        dist[rows, cols] = distance_fn(
-            gt_i[cols], gt_u[cols], gt_v[cols], pred_i[rows, cols], pred_u[rows, cols], pred_v[rows, cols]
-        )
-    return dist
 
 
 def gps_from_distances(dist: np.ndarray, gt_parts: np.ndarray, owner: np.ndarray, num_gt: int, kappa_mode: str) -> np.ndarray:

@@ -217,3 +217,15 @@ def test_only_the_20_best_detections_of_an_image_count(people):
     assert rep["num_detections"] == 20 and rep["GPS"]["AR"] == 0.0
     rep = run([person], decoys[1:] + [record(2, perfect_result(person), 0.4)])
     assert rep["num_detections"] == 20 and rep["GPS"]["AR"] == pytest.approx(100.0)
+
+
+def test_whole_dataset_costs_one_distance_call(people):
+    calls = []
+
+    def counting(*args):
+        calls.append(len(args[0]))
+        return chart_distance(*args)
+
+    evaluate_densepose(DensePoseGroundTruth(dataset(people)), [record(p["image_id"], perfect_result(p), 0.9) for p in people],
+                       distance_fn=counting)
+    assert calls == [280]  # every annotated point is predicted by exactly one (its own) detection

@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from densepose_ext.evaluation.gps import gps_from_distances, gpsm, pair_distances, point_similarity
+from densepose_ext.evaluation.distances import pair_distances
+from densepose_ext.evaluation.gps import gps_from_distances, gpsm, point_similarity
 from densepose_ext.evaluation.kappa import GLOBAL_KAPPA, describe_kappa, point_kappa
 
 from .synthetic import chart_distance
