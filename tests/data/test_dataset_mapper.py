@@ -6,13 +6,14 @@ from detectron2.config import get_cfg
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
+from detectron2.structures import polygons_to_bitmask
 from PIL import Image
 
 from densepose_ext.data.dataset_mapper import DensePoseDatasetMapper
 from densepose_ext.data.datasets import register_densepose_coco
 from densepose_ext.data.validate import DensePoseFormatError
 
-from .helpers import write_dataset
+from .helpers import rle, write_dataset
 from .test_transforms import _assert_same, _hflip_reference
 
 NAME = "densepose_test_mapper_tiny"
@@ -185,3 +186,18 @@ def test_every_detectron2_augmentation_keeps_points_on_their_content(dataset, fa
             assert (image[t.y.long(), t.x.long()] > 150).all(), name
             points_seen += len(t)
     assert points_seen >= 3
+
+
+def test_instance_masks_and_recomputed_boxes_stay_aligned_with_densepose(dataset):
+    # MODEL.MASK_ON with a crop: detectron2 recomputes boxes from the masks, then filters empty ones.
+    mapper = DensePoseDatasetMapper(
+        is_train=True, augmentations=[T.CropTransform(0, 53, 80, 7)], image_format="RGB",
+        use_instance_mask=True, instance_mask_format="bitmask", recompute_boxes=True,
+    )
+    record = copy.deepcopy(dataset[1])
+    for ann in record["annotations"]:  # RLE, as DensePose-Synth writes (cropping polygons would need shapely)
+        ann["segmentation"] = rle(polygons_to_bitmask(ann["segmentation"], 60, 80))
+    instances = mapper(record)["instances"]
+    assert len(instances) == 1 and tuple(instances.gt_masks.tensor.shape) == (1, 7, 80)
+    assert instances.gt_densepose.has_targets.tolist() == [False]  # person 12, not the cropped-away person 11
+    assert instances.gt_boxes.tensor[0].tolist() == [50.0, 0.0, 70.0, 2.0]
