@@ -8,8 +8,8 @@ training, MIN_SIZE_TEST / MAX_SIZE_TEST for inference) on random images holding 
 125 DensePose points and a coarse mask, so the DensePose branch does its full work. Reports seconds per
 training iteration (forward + backward + SGD step, after one warm-up) for `--images-per-batch` images,
 seconds per image at inference, both as wall time and as process CPU time (all threads; less sensitive to other
-jobs on a shared machine, whose load average is reported too), and the peak memory: resident set size of the process on CPU
-(ru_maxrss, which includes the Python runtime) or torch's peak allocated memory on CUDA.
+jobs on a shared machine, whose load average is reported too), and the peak memory: resident set size of the
+process on CPU (ru_maxrss, which includes the Python runtime) or torch's peak allocated memory on CUDA.
 """
 from __future__ import annotations
 

@@ -131,7 +131,9 @@ def validate_densepose_config(cfg: CN) -> None:
         "False (training coarse segmentation from instance masks is not implemented)",
         True,
     )
-    _check(h.NUM_PATCHES == NUM_FINE_PARTS, p + "NUM_PATCHES", f"{NUM_FINE_PARTS} (the body's fine parts)", h.NUM_PATCHES)
+    _check(
+        h.NUM_PATCHES == NUM_FINE_PARTS, p + "NUM_PATCHES", f"{NUM_FINE_PARTS} (the body's fine parts)", h.NUM_PATCHES
+    )
     _check(
         h.NUM_COARSE_SEGM_CHANNELS in (2, NUM_COARSE_PARTS + 1),
         p + "NUM_COARSE_SEGM_CHANNELS",

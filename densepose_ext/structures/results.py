@@ -69,7 +69,9 @@ class DensePoseResultList:
         index = torch.as_tensor(item)
         if index.dtype == torch.bool:
             if index.shape != (len(self),):
-                raise IndexError(f"DensePoseResultList: bool index of shape {tuple(index.shape)} for {len(self)} results")
+                raise IndexError(
+                    f"DensePoseResultList: bool index of shape {tuple(index.shape)} for {len(self)} results"
+                )
             index = index.nonzero().flatten()
         return DensePoseResultList([self.results[k] for k in index.flatten().tolist()])
 
@@ -107,7 +109,9 @@ def decode(record: Dict[str, Any]) -> DensePoseResult:
     iuv = np.asarray(Image.open(io.BytesIO(base64.b64decode(record["iuv_png"]))).convert("RGB"))
     h, w = (int(s) for s in record["size"])
     if iuv.shape != (h, w, 3):
-        raise ValueError(f"DensePose result record: field 'iuv_png' is {iuv.shape[1]}x{iuv.shape[0]}, size says {w}x{h}")
+        raise ValueError(
+            f"DensePose result record: field 'iuv_png' is {iuv.shape[1]}x{iuv.shape[0]}, size says {w}x{h}"
+        )
     iuv_t = torch.from_numpy(iuv.copy()).permute(2, 0, 1)
     return DensePoseResult(
         labels=iuv_t[0].contiguous(),

@@ -91,7 +91,8 @@ def test_reference_yaml_keys_merge(tmp_path):
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("HEATMAP_SIZE", 56, "HEATMAP_SIZE must be POOLER_RESOLUTION \\* 2 \\* UP_SCALE = 28 \\* 2 \\* 2 = 112, got 56"),
+        ("HEATMAP_SIZE", 56,
+         "HEATMAP_SIZE must be POOLER_RESOLUTION \\* 2 \\* UP_SCALE = 28 \\* 2 \\* 2 = 112, got 56"),
         ("NUM_COARSE_SEGM_CHANNELS", 14, "NUM_COARSE_SEGM_CHANNELS must be 2 .* or 15 .*, got 14"),
         ("NUM_PATCHES", 20, "NUM_PATCHES must be 24"),
         ("DECONV_KERNEL", 3, "DECONV_KERNEL must be even and >= 2, got 3"),
