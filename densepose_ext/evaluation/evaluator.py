@@ -129,6 +129,8 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             records = list(itertools.chain(*comm.gather(records, dst=0)))
             if not comm.is_main_process():
                 return {}
+        if self._output_dir:  # first, so the predictions survive whatever happens next
+            write_json(os.path.join(self._output_dir, RESULTS_FILE), records)
         with PathManager.open(self._json_file) as f:
             dataset = json.load(f)
         dense = DenseTruth.beside(self._json_file, dataset) if self._use_dense_truth else None
@@ -136,7 +138,6 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
                                     self._distance_fn, source=f"predictions on {self._dataset_name}", dense_truth=dense)
         report["dataset"] = self._dataset_name
         if self._output_dir:
-            write_json(os.path.join(self._output_dir, RESULTS_FILE), records)
             write_json(os.path.join(self._output_dir, REPORT_FILE), report)
         logger.info("\n" + format_table(report))
         results.update(detectron2_results(report))
