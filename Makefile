@@ -30,3 +30,9 @@ bench: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The whole mission on one CPU machine (tools/demo.py): synthetic data -> training -> GPS evaluation ->
+# apply_net pictures, all under demo_output/. A rerun reuses finished steps. DEMO_ARGS e.g. "--num-train 300".
+.PHONY: demo
+demo: setup
+	$(PY) tools/demo.py $(DEMO_ARGS)
