@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from pycocotools import mask as mask_utils
 
 from densepose_ext.evaluation.evaluate import evaluate_densepose, score_image
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
@@ -229,3 +230,40 @@ def test_whole_dataset_costs_one_distance_call(people):
     evaluate_densepose(DensePoseGroundTruth(dataset(people)), [record(p["image_id"], perfect_result(p), 0.9) for p in people],
                        distance_fn=counting)
     assert calls == [280]  # every annotated point is predicted by exactly one (its own) detection
+
+
+def test_detections_inside_a_crowd_are_ignored(people):
+    # A crowd region over the right half of image 1; a confident detection inside it is neither TP nor FP.
+    region = np.zeros((240, 320), np.uint8)
+    region[40:168, 150:278] = 1
+    rle = mask_utils.encode(np.asfortranarray(region))
+    crowd = {"id": 9, "image_id": 1, "category_id": 1, "iscrowd": 1, "bbox": [150.0, 40.0, 128.0, 128.0],
+             "area": 128.0 * 128.0, "segmentation": {"size": rle["size"], "counts": rle["counts"].decode("ascii")}}
+    inside = perfect_result(people[1])
+    inside = DensePoseResult(inside.labels[:64, :64].contiguous(), inside.uv[:, :64, :64].contiguous(),
+                             inside.box - torch.tensor([0.0, 0.0, 64.0, 64.0]))  # a quarter of the crowd box
+    records = [record(1, perfect_result(people[0]), 0.5), record(1, inside, 0.99)]
+    rep = run([people[0], crowd], records)
+    assert rep["num_people"] == 1 and rep["GPS"]["AP"] == pytest.approx(100.0)
+
+
+def test_records_of_other_categories_are_counted_not_scored(people):
+    other = record(1, perfect_result(people[1]), 0.99)
+    other["category_id"] = 2
+    ds = dataset(people[:1])
+    ds["categories"].append({"id": 2, "name": "dog"})
+    rep = evaluate_densepose(DensePoseGroundTruth(ds), [record(1, perfect_result(people[0]), 0.5), other],
+                             distance_fn=chart_distance)
+    assert rep["num_detections"] == 1 and rep["num_other_category_records"] == 1
+    assert rep["GPS"]["AP"] == pytest.approx(100.0)
+
+
+def test_mask_iou_falls_back_to_the_coco_segmentation(people):
+    # Without dp_masks the ground-truth foreground is the COCO segmentation: here the whole box, of which the
+    # synthetic prediction covers the central rectangle (rows 64:192, cols 32:224 of 256): IoU = 0.375.
+    person = {k: v for k, v in people[0].items() if k != "dp_masks"}
+    x, y, w, h = (int(v) for v in person["bbox"])
+    person["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    scores = score_image([person], [decode_arrays(record(1, perfect_result(people[0]), 1.0)["densepose"])],
+                         (240, 320), "global", chart_distance, "gt")
+    assert scores["IoU"][0, 0] == pytest.approx(0.5 * 0.75, abs=0.02)
