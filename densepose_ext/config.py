@@ -103,6 +103,14 @@ def add_densepose_config(cfg: CN) -> None:
     # reference evaluator's κ per group of body parts). Reports say which one produced them.
     _C.DENSEPOSE_EVALUATION.KAPPA = "global"
 
+    # ---- teacher / distillation (densepose_ext/teacher, teacher helper) ----
+    # MODEL.DENSEPOSE_TEACHER.* (the teacher network) and DENSEPOSE_TEACHER.* (dense labels for the student);
+    # defined and commented in densepose_ext/teacher/config.py. Imported here, not at module level, because
+    # the teacher package imports the modeling package.
+    from .teacher.config import add_teacher_config
+
+    add_teacher_config(_C)
+
 
 def _check(ok: bool, key: str, expected: str, actual: object) -> None:
     if not ok:

@@ -1,0 +1,96 @@
+"""Command line of the teacher pipeline.
+
+    python -m densepose_ext.teacher densify --config CFG --weights W --dataset NAME --out DIR [opts KEY VALUE ...]
+    python -m densepose_ext.teacher evaluate --labels DIR --annotations annotations.json [--out report.json]
+
+`densify` writes the teacher's dense labels of a registered dataset (resumable; labels.py describes DIR);
+`evaluate` scores densified labels against a dataset's ground truth (dense truth when it has one).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Optional, Sequence
+
+import torch
+
+
+def build_teacher_config(config_file: str, opts: Sequence[str]):
+    """The frozen config of a teacher YAML (DensePose and teacher keys added first, as train_net.py does)."""
+    from detectron2.config import get_cfg
+
+    from densepose_ext.config import add_densepose_config
+
+    cfg = get_cfg()
+    add_densepose_config(cfg)  # includes the teacher keys
+    cfg.merge_from_file(config_file)
+    cfg.merge_from_list(list(opts))
+    cfg.freeze()
+    return cfg
+
+
+def _densify(args: argparse.Namespace) -> dict:
+    from detectron2.checkpoint import DetectionCheckpointer
+    from detectron2.data import DatasetCatalog
+    from detectron2.modeling import build_model
+
+    import densepose_ext.data  # noqa: F401  (registers the builtin datasets)
+
+    from .densify import densify_dataset
+
+    cfg = build_teacher_config(args.config, args.opts)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = build_model(cfg)
+    DetectionCheckpointer(model).load(args.weights)
+    index = densify_dataset(
+        model,
+        DatasetCatalog.get(args.dataset),
+        args.out,
+        dataset_name=args.dataset,
+        image_format=cfg.INPUT.FORMAT,
+        weights=args.weights,
+        progress=not args.no_progress,
+    )
+    return {"out": args.out, "num_labelled_people": len(index["annotations"])}
+
+
+def _evaluate(args: argparse.Namespace) -> dict:
+    from densepose_ext.evaluation.results_file import write_json
+
+    from .accuracy import evaluate_dense_labels
+
+    report = evaluate_dense_labels(args.labels, args.annotations)
+    if args.out:
+        write_json(args.out, report)
+    keys = ("pointwise", "pointwise_dense")
+    return {k: {m: report[k][m] for m in ("num_points", "AUC10", "AUC30")} for k in keys if k in report}
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m densepose_ext.teacher", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("densify", help="write the teacher's dense labels of a dataset")
+    d.add_argument("--config", required=True, help="teacher config (configs/teacher/*.yaml)")
+    d.add_argument("--weights", required=True, help="teacher checkpoint (train_net.py output)")
+    d.add_argument("--dataset", required=True, help="registered dataset name, e.g. densepose_synth_train")
+    d.add_argument("--out", required=True, help="labels directory (resumed if it exists)")
+    d.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    d.add_argument("--no-progress", action="store_true")
+    d.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides KEY VALUE ...")
+    e = sub.add_parser("evaluate", help="score dense labels against the ground truth")
+    e.add_argument("--labels", required=True, help="labels directory written by densify")
+    e.add_argument("--annotations", required=True, help="the dataset's DensePose-COCO annotations.json")
+    e.add_argument("--out", default="", help="write the full evaluator report (JSON) here")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    args = parse_args(argv)
+    summary = _densify(args) if args.command == "densify" else _evaluate(args)
+    print(json.dumps(summary, indent=1))
+    return summary
+
+
+if __name__ == "__main__":
+    main()

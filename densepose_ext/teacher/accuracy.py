@@ -1,0 +1,58 @@
+"""Accuracy of densified labels against a dataset's ground truth (DensePose-Synth: every person pixel).
+
+The labels of each person become a detection record at its ground-truth box (score 1), so the project's
+evaluator (densepose_ext/evaluation) measures them exactly as it measures a model: RCP / AUC10 / AUC30 over the
+sparse points ("pointwise") and, with dense truth, over every labelled person pixel ("pointwise_dense").
+Only labelled people are scored; GPS AP of such records says nothing about detection and is not reported.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from densepose_ext.evaluation import DensePoseGroundTruth, evaluate_densepose
+from densepose_ext.evaluation.dense_truth import DenseTruth
+from densepose_ext.evaluation.results_file import result_records
+from densepose_ext.structures.results import DensePoseResult, box_resolution
+
+from .labels import DenseLabels
+
+
+def label_result(iuv: np.ndarray, box: List[float]) -> DensePoseResult:
+    """(S, S, 3) uint8 IUV crop of `box` (XYXY image px) -> DensePoseResult in the box frame at box resolution
+    (nearest neighbour, so labels and charts stay paired)."""
+    h, w = box_resolution(box)
+    resized = F.interpolate(torch.from_numpy(iuv).permute(2, 0, 1)[None].float(), size=(h, w), mode="nearest")[0]
+    labels = resized[0].to(torch.uint8)
+    return DensePoseResult(labels, resized[1:] / 255.0, torch.tensor(box, dtype=torch.float32))
+
+
+def dense_label_records(labels: DenseLabels, dataset: Dict[str, Any]) -> List[dict]:
+    """One detection record per labelled annotation of the COCO `dataset` dict (JSON as loaded)."""
+    records = []
+    for ann in dataset["annotations"]:
+        iuv = labels.iuv(ann["id"])
+        if iuv is None:
+            continue
+        box = labels.entries[int(ann["id"])]["box"]
+        records += result_records(ann["image_id"], [ann["category_id"]], np.array([box]), np.ones(1),
+                                  [label_result(iuv, box)])
+    return records
+
+
+def evaluate_dense_labels(labels_dir: str, annotations_file: str) -> Dict[str, Any]:
+    """Evaluator report (densepose_ext.evaluation.evaluate_densepose) of the labels in `labels_dir` against the
+    dataset in `annotations_file`, with its dense truth when the dataset has one."""
+    with open(annotations_file) as f:
+        dataset = json.load(f)
+    records = dense_label_records(DenseLabels(labels_dir), dataset)
+    return evaluate_densepose(
+        DensePoseGroundTruth(dataset, annotations_file),
+        records,
+        source=labels_dir,
+        dense_truth=DenseTruth.beside(annotations_file, dataset),
+    )
