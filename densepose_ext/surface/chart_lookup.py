@@ -1,9 +1,9 @@
 """Vectorised point location in the part charts: (I, U, V) -> (face, barycentric).
 
 Each part's chart square [0, 1]^2 is covered by a G x G grid; every cell lists the triangles of that part
-whose chart bounding box overlaps it (CSR arrays); crowded cells are split once more into S x S leaves. A query tests its cell's candidates in rounds (all
-queries at once per round, only unresolved ones go on), so the cost is ~1-2 barycentric evaluations per
-query. Cells that no triangle touches (chart corners outside the convex chart boundary) borrow the
+that meet it (bounding-box pairs filtered by an exact triangle/square test; CSR arrays, larger triangles
+first); crowded cells are split once more into S x S leaves. A query tests its leaf's candidates in rounds
+(all queries at once per round, only unresolved ones go on), ~1.5-3 barycentric evaluations per query. Cells that no triangle touches (chart corners outside the convex chart boundary) borrow the
 candidates of the nearest covered cell; queries outside every triangle get the candidate with the
 largest smallest barycentric, clamped onto the triangle (a point on or near the chart boundary).
 
@@ -26,8 +26,8 @@ class ChartLookup:
         face_uv: (F, 3, 2) float chart (U, V) of each face corner.
         num_parts: number of parts (24).
         grid: level-1 cells per chart side.
-        split: a level-1 cell listing more than ``crowded`` triangles is split into split x split leaves
-            (charts squeeze some regions, e.g. fingers, so triangle density varies a lot).
+        split, crowded: a level-1 cell listing more than ``crowded`` triangles is split into split x split
+            leaves (charts squeeze some regions, e.g. fingers, so triangle density varies a lot).
     """
 
     def __init__(self, face_part: np.ndarray, face_uv: np.ndarray, num_parts: int, grid: int = 64,
@@ -46,49 +46,59 @@ class ChartLookup:
         self._build(face_part, uv, crowded)
 
     def _build(self, face_part: np.ndarray, uv: np.ndarray, crowded: int) -> None:
-        g, s = self.grid, self.split
+        start, cand = self._cell_candidates(face_part, uv)
+        # Crowded cells become split x split leaves; one leaf numbering: unsplit cells first (by cell id),
+        # then the leaves of the split cells.
+        is_split = np.diff(start) > crowded
+        sub_start, sub_cand = self._leaf_candidates(uv, start, cand, is_split)
+        s2 = self.split * self.split
+        n_plain = int((~is_split).sum())
+        self._leaf_base = np.where(is_split, n_plain + (np.cumsum(is_split) - 1) * s2, np.cumsum(~is_split) - 1)
+        self._is_split = is_split
+        plain_start, plain_cand = _gather(start, cand, np.flatnonzero(~is_split))
+        self._start = np.concatenate([plain_start[:-1], plain_start[-1] + sub_start])
+        self._cand = np.concatenate([plain_cand, sub_cand])
+
+    def _cell_candidates(self, face_part: np.ndarray, uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """CSR candidates of the level-1 cells (num_parts * G * G). Cells no triangle meets (outside the
+        convex chart boundary) copy the list of the nearest covered cell of the same part."""
+        g = self.grid
         n_cells = self.num_parts * g * g
-        part0 = face_part - 1
-        cell, face = _cells_of_boxes(uv.min(axis=1) * g, uv.max(axis=1) * g, g, part0 * g * g)
+        cell, face = _cells_of_boxes(uv.min(axis=1) * g, uv.max(axis=1) * g, g, (face_part - 1) * g * g)
         keep = _triangle_meets_square(uv[face] * g, np.stack([cell % g, (cell // g) % g], axis=1))
-        cell, face = cell[keep], face[keep]
-        start, cand = _csr(cell, face, n_cells, self._chart_area)
-        # Uncovered cells copy the candidates of the nearest covered cell of the same part.
+        start, cand = _csr(cell[keep], face[keep], n_cells, self._chart_area)
         covered = (np.diff(start) > 0).reshape(self.num_parts, g, g)
         source = np.arange(n_cells).reshape(self.num_parts, g, g)
         for p in range(self.num_parts):  # 24 small 2D distance transforms
             if covered[p].any() and not covered[p].all():
                 _, (iy, ix) = distance_transform_edt(~covered[p], return_indices=True)
                 source[p] = (p * g + iy) * g + ix
-        start, cand = _gather(start, cand, source.ravel())
-        # Level 2: crowded cells split into s x s leaves, listing the triangles overlapping each leaf.
-        is_split = np.diff(start) > crowded
-        pair_face = cand[np.repeat(is_split, np.diff(start))]
-        pair_cell = np.repeat(np.arange(n_cells), np.diff(start))[np.repeat(is_split, np.diff(start))]
+        return _gather(start, cand, source.ravel())
+
+    def _leaf_candidates(self, uv: np.ndarray, start: np.ndarray, cand: np.ndarray,
+                         is_split: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """CSR candidates of the split x split leaves of every split cell (in split-cell order)."""
+        g, s = self.grid, self.split
+        counts = np.diff(start)
+        n_leaves = int(is_split.sum()) * s * s
+        pair_face = cand[np.repeat(is_split, counts)]
+        pair_cell = np.repeat(np.arange(len(counts)), counts)[np.repeat(is_split, counts)]
         split_id = np.cumsum(is_split) - 1  # rank of each split cell
-        cell_xy = np.stack([pair_cell % g, (pair_cell // g) % g], axis=1) * s
+        cell_xy = np.stack([pair_cell % g, (pair_cell // g) % g], axis=1) * s  # in leaf units
         lo = np.clip(uv[pair_face].min(axis=1) * g * s - cell_xy, 0, s - 1e-9)
         hi = np.clip(uv[pair_face].max(axis=1) * g * s - cell_xy, 0, s - 1e-9)
-        sub_leaf, sub_face = _cells_of_boxes(lo, hi, s, split_id[pair_cell] * s * s, faces=pair_face)
-        sub_xy = np.stack([sub_leaf % s, (sub_leaf // s) % s], axis=1)
-        pair_of_sub = np.repeat(np.arange(len(lo)), _box_cell_counts(lo, hi, s))
-        keep = _triangle_meets_square(uv[sub_face] * g * s - cell_xy[pair_of_sub][:, None, :], sub_xy)
-        sub_leaf, sub_face = sub_leaf[keep], sub_face[keep]
-        # A leaf no triangle box touches (outside the chart) keeps its cell's whole list.
-        empty = np.setdiff1d(np.arange(int(is_split.sum()) * s * s), sub_leaf)
-        parent = np.where(is_split)[0][empty // (s * s)]
-        fill_leaf = np.repeat(empty, np.diff(start)[parent])
-        fill_face = cand[_ranges(start[parent], np.diff(start)[parent])]
-        sub_start, sub_cand = _csr(np.concatenate([sub_leaf, fill_leaf]), np.concatenate([sub_face, fill_face]),
-                                   int(is_split.sum()) * s * s, self._chart_area)
-        # One leaf numbering: unsplit cells first (by cell id), then the sub-leaves of split cells.
-        n_plain = int((~is_split).sum())
-        self._leaf_base = np.where(is_split, n_plain + split_id * s * s, np.cumsum(~is_split) - 1)
-        self._is_split = is_split
-        plain = np.where(~is_split)[0]
-        plain_start, plain_cand = _gather(start, cand, plain)
-        self._start = np.concatenate([plain_start[:-1], plain_start[-1] + sub_start])
-        self._cand = np.concatenate([plain_cand, sub_cand])
+        leaf, face = _cells_of_boxes(lo, hi, s, split_id[pair_cell] * s * s, faces=pair_face)
+        pair_of_leaf = np.repeat(np.arange(len(lo)), _box_cell_counts(lo, hi, s))
+        keep = _triangle_meets_square(uv[face] * g * s - cell_xy[pair_of_leaf][:, None, :],
+                                      np.stack([leaf % s, (leaf // s) % s], axis=1))
+        leaf, face = leaf[keep], face[keep]
+        # A leaf no triangle meets (outside the chart) keeps its cell's whole list.
+        empty = np.setdiff1d(np.arange(n_leaves), leaf)
+        parent = np.flatnonzero(is_split)[empty // (s * s)]
+        fill_leaf = np.repeat(empty, counts[parent])
+        fill_face = cand[_ranges(start[parent], counts[parent])]
+        return _csr(np.concatenate([leaf, fill_leaf]), np.concatenate([face, fill_face]), n_leaves,
+                    self._chart_area)
 
     def barycentric(self, face: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """(N, 3) barycentric coordinates of chart points (u, v) (N,) in faces (N,) (may be outside)."""
