@@ -4,13 +4,15 @@
 
 Builds an in-memory DensePose-COCO ground truth (640x480 images, people ~100x220 px with dp points and a
 dp_mask) and a results list: every person detected with a jittered box and a random DensePose result at box
-resolution (labels constant over 8x8 blocks, U and V smooth ramps), plus one false positive per image. Encoding the results (PNG) is not timed; the figure covers
-decoding, point sampling, geodesics, masks, the four COCO matchings and RCP. ``--distance toy`` replaces the
+resolution (labels constant over 8x8 blocks, U and V smooth ramps), plus one false positive per image.
+Encoding the results (PNG) is not timed; the figure covers decoding, point sampling, geodesics, masks, the
+four COCO matchings and RCP. ``--distance toy`` replaces the
 surface geodesic by a closed-form metric to separate the evaluator's own cost from the geodesic engine's.
 ``seconds`` is wall time, ``cpu_seconds`` this process's CPU time (the fairer figure on a shared machine);
 ``peak_rss_growth_mb`` is the evaluator's memory on top of the process (inputs, torch, the surface tables).
 Target (issue 7): 1,000 people x 120 points in < 10 s on 2 cores, < 500 MB.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,21 +44,31 @@ def build(num_people: int, num_points: int, per_image: int, seed: int = 0) -> tu
     rle = mask_utils.encode(mask)
     rle = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
     num_images = -(-num_people // per_image)
-    images = [{"id": i + 1, "height": IMAGE_H, "width": IMAGE_W, "file_name": f"{i + 1}.jpg"} for i in range(num_images)]
+    images = [
+        {"id": i + 1, "height": IMAGE_H, "width": IMAGE_W, "file_name": f"{i + 1}.jpg"} for i in range(num_images)
+    ]
     annotations, records = [], []
     for k in range(num_people):
         image_id = k // per_image + 1
         x, y = 20 + (k % per_image) * 200 + rng.uniform(0, 60), rng.uniform(10, 200)
         w, h = rng.uniform(80, 120), rng.uniform(180, 260)
         parts = rng.integers(1, 25, num_points)
-        annotations.append({
-            "id": k + 1, "image_id": image_id, "category_id": 1, "iscrowd": 0, "area": w * h * 0.6,
-            "bbox": [x, y, w, h],
-            "dp_x": rng.uniform(40, 216, num_points).tolist(), "dp_y": rng.uniform(16, 240, num_points).tolist(),
-            "dp_I": parts.astype(float).tolist(),
-            "dp_U": rng.random(num_points).tolist(), "dp_V": rng.random(num_points).tolist(),
-            "dp_masks": [rle] + [[]] * 13,
-        })
+        annotations.append(
+            {
+                "id": k + 1,
+                "image_id": image_id,
+                "category_id": 1,
+                "iscrowd": 0,
+                "area": w * h * 0.6,
+                "bbox": [x, y, w, h],
+                "dp_x": rng.uniform(40, 216, num_points).tolist(),
+                "dp_y": rng.uniform(16, 240, num_points).tolist(),
+                "dp_I": parts.astype(float).tolist(),
+                "dp_U": rng.random(num_points).tolist(),
+                "dp_V": rng.random(num_points).tolist(),
+                "dp_masks": [rle] + [[]] * 13,
+            }
+        )
         box = np.array([x, y, x + w, y + h]) + rng.normal(0, 4, 4)
         records.append(_record(image_id, box, rng.uniform(0.5, 1.0), rng))
     for image_id in range(1, num_images + 1):  # one false positive per image
@@ -79,8 +91,13 @@ def _record(image_id: int, box: np.ndarray, score: float, rng: np.random.Generat
     uv = np.where(labels > 0, (ramp + rng.random((2, 1, 1), dtype=np.float32)) % 1.0, 0.0).astype(np.float32)
     result = DensePoseResult(torch.from_numpy(labels), torch.from_numpy(uv), torch.tensor(box, dtype=torch.float32))
     x0, y0, x1, y1 = box.tolist()
-    return {"image_id": image_id, "category_id": 1, "bbox": [x0, y0, x1 - x0, y1 - y0], "score": float(score),
-            "densepose": encode(result)}
+    return {
+        "image_id": image_id,
+        "category_id": 1,
+        "bbox": [x0, y0, x1 - x0, y1 - y0],
+        "score": float(score),
+        "densepose": encode(result),
+    }
 
 
 class PeakRSS:
@@ -144,13 +161,22 @@ def main() -> None:
         report = evaluate_densepose(gt, records, args.kappa, distance)
         seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - cpu
     out = {
-        "bench": "evaluator", "people": args.people, "points_per_person": args.points,
-        "images": len(dataset["images"]), "detections": len(records), "distance": args.distance,
-        "kappa": args.kappa, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
+        "bench": "evaluator",
+        "people": args.people,
+        "points_per_person": args.points,
+        "images": len(dataset["images"]),
+        "detections": len(records),
+        "distance": args.distance,
+        "kappa": args.kappa,
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu_seconds, 3),
         "people_per_s": round(args.people / seconds, 1),
-        "geodesic_pairs": distance.pairs, "geodesic_seconds": round(distance.seconds, 3),
-        "rss_before_mb": round(rss.start_mb, 1), "peak_rss_growth_mb": round(rss.peak_mb - rss.start_mb, 1),
-        "GPS_AP": report["GPS"]["AP"], "AUC30": report["pointwise"]["AUC30"],
+        "geodesic_pairs": distance.pairs,
+        "geodesic_seconds": round(distance.seconds, 3),
+        "rss_before_mb": round(rss.start_mb, 1),
+        "peak_rss_growth_mb": round(rss.peak_mb - rss.start_mb, 1),
+        "GPS_AP": report["GPS"]["AP"],
+        "AUC30": report["pointwise"]["AUC30"],
     }
     if args.distance == "surface":
         out["surface_setup_s"] = round(surface_setup_s, 3)

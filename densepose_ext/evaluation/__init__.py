@@ -3,6 +3,7 @@
 Pure functions (kappa, gps, sampling, masks, pointwise, cocoeval, evaluate) do the work; DensePoseCOCOEvaluator
 wraps them for detectron2 and ``python -m densepose_ext.evaluation`` for a saved results file.
 """
+
 from densepose_ext.evaluation.evaluate import evaluate_densepose
 from densepose_ext.evaluation.evaluator import DensePoseCOCOEvaluator
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth

@@ -8,6 +8,7 @@ Prints a table; ``--out`` writes the JSON report, ``--plot`` the RCP curve and p
 ``--dense auto`` (default) pointwise evaluation is repeated over the dense truth of a DensePose-Synth dataset
 (``dense/`` next to ANN.json) when there is one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,12 +28,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m densepose_ext.evaluation", description=__doc__.split("\n")[0])
     parser.add_argument("--gt", required=True, help="DensePose-COCO annotation JSON")
     parser.add_argument("--results", required=True, help="results JSON written by DensePoseCOCOEvaluator")
-    parser.add_argument("--kappa", choices=KAPPA_MODES, default="global",
-                        help="GPS normaliser: the paper's global 0.255 m or the reference's per-part values")
+    parser.add_argument(
+        "--kappa",
+        choices=KAPPA_MODES,
+        default="global",
+        help="GPS normaliser: the paper's global 0.255 m or the reference's per-part values",
+    )
     parser.add_argument("--out", help="write the JSON report here")
     parser.add_argument("--plot", help="write the RCP / per-part AUC figure here (PNG)")
-    parser.add_argument("--dense", choices=("auto", "off"), default="auto",
-                        help="also evaluate pointwise over dense truth next to --gt when present (DensePose-Synth)")
+    parser.add_argument(
+        "--dense",
+        choices=("auto", "off"),
+        default="auto",
+        help="also evaluate pointwise over dense truth next to --gt when present (DensePose-Synth)",
+    )
     parser.add_argument("--surface", help="body surface backend for geodesics (default: the default surface)")
     parser.add_argument("--surface-data", help="data directory of --surface (e.g. user-supplied SMPL files)")
     return parser.parse_args(argv)
@@ -44,8 +53,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         dataset = json.load(f)
     gt = DensePoseGroundTruth(dataset, args.gt)
     dense = DenseTruth.beside(args.gt, dataset) if args.dense == "auto" else None
-    report = evaluate_densepose(gt, load_results(args.results), args.kappa,
-                                surface_distance(args.surface, args.surface_data), source=args.results, dense_truth=dense)
+    report = evaluate_densepose(
+        gt,
+        load_results(args.results),
+        args.kappa,
+        surface_distance(args.surface, args.surface_data),
+        source=args.results,
+        dense_truth=dense,
+    )
     report.update(ground_truth=args.gt, results=args.results, surface=args.surface or "default")
     print(format_table(report))
     if args.out:

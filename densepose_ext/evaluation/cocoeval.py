@@ -5,6 +5,7 @@ GPS, GPSm and mask IoU all follow the COCO keypoint protocol with their similari
 all / medium / large. pycocotools does the greedy matching, crowd/ignore handling and accumulation; we only
 hand it the (detections x ground truth) similarity of each image.
 """
+
 from __future__ import annotations
 
 import contextlib

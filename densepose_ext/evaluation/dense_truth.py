@@ -4,6 +4,7 @@ Next to ``annotations.json``, ``dense/<stem>_IUV.png`` holds per pixel (I, round
 ``dense/<stem>_INDS.png`` the 1-based index of the pixel's annotation among its image's annotations in JSON
 order (0 = background), where ``<stem>`` is the image's file name without extension.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,10 @@ class DenseTruth:
         """
         iuv, inds = self._read(image_id, "IUV"), self._read(image_id, "INDS")
         if iuv.ndim != 3 or iuv.shape[:2] != inds.shape:
-            raise ValueError(f"dense truth of image {image_id}: expected an RGB IUV image the size of INDS "
-                             f"{inds.shape}, got {iuv.shape}")
+            raise ValueError(
+                f"dense truth of image {image_id}: expected an RGB IUV image the size of INDS "
+                f"{inds.shape}, got {iuv.shape}"
+            )
         values = [self._inds_value[a["eval_id"]] for a in anns]
         owner_of_value = np.full(max([int(inds.max())] + values) + 1, -1)
         owner_of_value[values] = np.arange(len(anns))

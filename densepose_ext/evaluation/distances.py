@@ -4,6 +4,7 @@ A distance function (``DistanceFn``, default: the body surface's ``geodesic``) h
 (the surface engine: ~5x the CPU time for 86k pairs in 334 calls than in one), so the evaluator queues the pairs
 of many images and runs them together; each caller gets its distances back through a callback.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -46,8 +47,9 @@ class BatchedDistance:
             done(dist[start:end])
 
 
-def submit_pair_distances(batch: BatchedDistance, gt_iuv: IUV, pred_iuv: IUV, out: np.ndarray,
-                          then: Callable[[], None] = lambda: None) -> None:
+def submit_pair_distances(
+    batch: BatchedDistance, gt_iuv: IUV, pred_iuv: IUV, out: np.ndarray, then: Callable[[], None] = lambda: None
+) -> None:
     """Queue the geodesic error of every detection at every ground-truth point that it predicts.
 
     Args:
@@ -64,7 +66,9 @@ def submit_pair_distances(batch: BatchedDistance, gt_iuv: IUV, pred_iuv: IUV, ou
         out[rows, cols] = dist
         then()
 
-    batch.submit((gt_i[cols], gt_u[cols], gt_v[cols]), (pred_i[rows, cols], pred_u[rows, cols], pred_v[rows, cols]), done)
+    batch.submit(
+        (gt_i[cols], gt_u[cols], gt_v[cols]), (pred_i[rows, cols], pred_u[rows, cols], pred_v[rows, cols]), done
+    )
 
 
 def pair_distances(gt_iuv: IUV, pred_iuv: IUV, distance_fn: DistanceFn) -> np.ndarray:

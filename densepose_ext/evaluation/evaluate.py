@@ -12,6 +12,7 @@ as background or outside the detection box have infinite error.
 
 Everything is float64 numpy on the host: results do not depend on the device the model ran on.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -57,11 +58,15 @@ def _top_detections(gt: DensePoseGroundTruth, records: list[dict], source: str) 
     by_image: dict[int, list[tuple[int, dict]]] = defaultdict(list)
     for k, rec in enumerate(records):
         if rec["image_id"] not in gt.image_sizes:
-            raise ValueError(f"{source}: record {k}: field 'image_id': {rec['image_id']} is not an image of {gt.source}")
+            raise ValueError(
+                f"{source}: record {k}: field 'image_id': {rec['image_id']} is not an image of {gt.source}"
+            )
         if rec["category_id"] == gt.category_id:
             by_image[rec["image_id"]].append((k + 1, rec))
     return {
-        image_id: [dets[j] for j in np.argsort([-d[1]["score"] for d in dets], kind="mergesort")[:MAX_DETECTIONS_PER_IMAGE]]
+        image_id: [
+            dets[j] for j in np.argsort([-d[1]["score"] for d in dets], kind="mergesort")[:MAX_DETECTIONS_PER_IMAGE]
+        ]
         for image_id, dets in by_image.items()
     }
 
@@ -71,7 +76,9 @@ def _box_overlaps(dets: list[tuple[int, dict]], anns: list[dict]) -> np.ndarray:
     if not dets or not anns:
         return np.zeros((len(dets), len(anns)))
     return np.asarray(
-        mask_utils.iou([d["bbox"] for _, d in dets], [a["bbox"] for a in anns], [int(a.get("iscrowd", 0)) for a in anns]),
+        mask_utils.iou(
+            [d["bbox"] for _, d in dets], [a["bbox"] for a in anns], [int(a.get("iscrowd", 0)) for a in anns]
+        ),
         dtype=np.float64,
     )
 
@@ -96,7 +103,9 @@ def _pointwise_matches(gt: DensePoseGroundTruth, coco_gt, coco_dt, dets_by_image
     matches = {}
     for e in ev.evalImgs:
         if e is not None:
-            matches.update({g: int(d) for g, d, ig in zip(e["gtIds"], e["gtMatches"][0], e["gtIgnore"]) if d and not ig})
+            matches.update(
+                {g: int(d) for g, d, ig in zip(e["gtIds"], e["gtMatches"][0], e["gtIgnore"]) if d and not ig}
+            )
     return matches
 
 
@@ -167,8 +176,13 @@ def _submit_dense(
     they go into ``acc`` when computed (dense points are many: nothing is kept per image)."""
     pred = _sample(pts["x"], pts["y"], decoded, det=rows)
     errors = np.full((1, len(rows)), np.inf)
-    submit_pair_distances(batch, (pts["i"], pts["u"], pts["v"]), tuple(p[None] for p in pred), errors,
-                          then=lambda: acc.add(errors[0], pts["i"]))
+    submit_pair_distances(
+        batch,
+        (pts["i"], pts["u"], pts["v"]),
+        tuple(p[None] for p in pred),
+        errors,
+        then=lambda: acc.add(errors[0], pts["i"]),
+    )
 
 
 def evaluate_densepose(
@@ -203,8 +217,15 @@ def evaluate_densepose(
         images,
         categories,
         [
-            {"id": det_id, "image_id": image_id, "category_id": gt.category_id, "bbox": rec["bbox"],
-             "score": rec["score"], "area": rec["bbox"][2] * rec["bbox"][3], "iscrowd": 0}
+            {
+                "id": det_id,
+                "image_id": image_id,
+                "category_id": gt.category_id,
+                "bbox": rec["bbox"],
+                "score": rec["score"],
+                "area": rec["bbox"][2] * rec["bbox"][3],
+                "iscrowd": 0,
+            }
             for image_id, dets in dets_by_image.items()
             for det_id, rec in dets
         ],
@@ -239,7 +260,9 @@ def evaluate_densepose(
         gt_ids = [a["eval_id"] for a in gt.annotated.get(image_id, []) + ignored]
         ignore = _ignore_columns(dets, ignored)
         for name in INSTANCE_METRICS:
-            tables[name].set_image(image_id, [d for d, _ in dets], gt_ids, np.concatenate([scores[name], ignore], axis=1))
+            tables[name].set_image(
+                image_id, [d for d, _ in dets], gt_ids, np.concatenate([scores[name], ignore], axis=1)
+            )
         pts = scores["points"]
         sparse.add(_pick_rows(scores["dist"], image["matched_row"][pts["owner"]]), pts["i"])
 

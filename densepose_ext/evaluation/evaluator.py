@@ -6,6 +6,7 @@ into results-file records; ``evaluate`` gathers them from all workers, writes ``
 (the file ``python -m densepose_ext.evaluation`` reads) and ``densepose_report.json`` to the output directory,
 and scores them with evaluate.evaluate_densepose against the dataset's DensePose-COCO JSON.
 """
+
 from __future__ import annotations
 
 import copy
@@ -66,7 +67,9 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         self._metadata = MetadataCatalog.get(dataset_name)
         self._json_file = getattr(self._metadata, "json_file", None)
         if not self._json_file:
-            raise ValueError(f"dataset {dataset_name!r}: metadata json_file: expected the DensePose-COCO JSON path, got none")
+            raise ValueError(
+                f"dataset {dataset_name!r}: metadata json_file: expected the DensePose-COCO JSON path, got none"
+            )
         self._output_dir = output_dir
         self._distributed = distributed
         self._kappa_mode = check_kappa_mode(kappa_mode)
@@ -76,7 +79,9 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         to_contiguous = getattr(self._metadata, "thing_dataset_id_to_contiguous_id", None)
         self._category_of_class = {v: k for k, v in to_contiguous.items()} if to_contiguous else None
         self._box_evaluator = (
-            COCOEvaluator(dataset_name, tasks=("bbox",), distributed=distributed, output_dir=output_dir, use_fast_impl=False)
+            COCOEvaluator(
+                dataset_name, tasks=("bbox",), distributed=distributed, output_dir=output_dir, use_fast_impl=False
+            )
             if evaluate_boxes
             else None
         )
@@ -86,11 +91,16 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
     def from_config(cls, cfg, dataset_name: str, output_dir: Optional[str] = None) -> dict[str, Any]:
         """Reads cfg.DENSEPOSE_EVALUATION; refuses the reference's settings this evaluator does not implement."""
         ev = cfg.DENSEPOSE_EVALUATION
-        for key, supported, actual in (("TYPE", "iou", ev.TYPE), ("MIN_IOU_THRESHOLD", 0.5, ev.MIN_IOU_THRESHOLD),
-                                       ("EVALUATE_MESH_ALIGNMENT", False, ev.EVALUATE_MESH_ALIGNMENT)):
+        for key, supported, actual in (
+            ("TYPE", "iou", ev.TYPE),
+            ("MIN_IOU_THRESHOLD", 0.5, ev.MIN_IOU_THRESHOLD),
+            ("EVALUATE_MESH_ALIGNMENT", False, ev.EVALUATE_MESH_ALIGNMENT),
+        ):
             if actual != supported:
-                raise ValueError(f"DENSEPOSE_EVALUATION.{key}: expected {supported!r} (the only setting implemented "
-                                 f"by DensePoseCOCOEvaluator), got {actual!r}")
+                raise ValueError(
+                    f"DENSEPOSE_EVALUATION.{key}: expected {supported!r} (the only setting implemented "
+                    f"by DensePoseCOCOEvaluator), got {actual!r}"
+                )
         return {
             "dataset_name": dataset_name,
             "output_dir": output_dir,
@@ -122,7 +132,9 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
 
     def evaluate(self) -> dict[str, dict[str, float]]:
         # Every process must take part in the box evaluator's gather, so it runs first.
-        results: dict[str, Any] = OrderedDict(self._box_evaluator.evaluate() or {}) if self._box_evaluator else OrderedDict()
+        results: dict[str, Any] = (
+            OrderedDict(self._box_evaluator.evaluate() or {}) if self._box_evaluator else OrderedDict()
+        )
         records = self._records
         if self._distributed:
             comm.synchronize()
@@ -134,8 +146,14 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         with PathManager.open(self._json_file) as f:
             dataset = json.load(f)
         dense = DenseTruth.beside(self._json_file, dataset) if self._use_dense_truth else None
-        report = evaluate_densepose(DensePoseGroundTruth(dataset, self._json_file), records, self._kappa_mode,
-                                    self._distance_fn, source=f"predictions on {self._dataset_name}", dense_truth=dense)
+        report = evaluate_densepose(
+            DensePoseGroundTruth(dataset, self._json_file),
+            records,
+            self._kappa_mode,
+            self._distance_fn,
+            source=f"predictions on {self._dataset_name}",
+            dense_truth=dense,
+        )
         report["dataset"] = self._dataset_name
         if self._output_dir:
             write_json(os.path.join(self._output_dir, REPORT_FILE), report)

@@ -6,6 +6,7 @@ locations (see sampling.py), so everything here lives in the chart frame: fine p
 outside the detection box, 1..24 = body) and (U, V) in [0, 1]. Distances are geodesics on the body surface
 in metres (distances.py); everything is float64 so results do not depend on the device the model ran on.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,9 @@ def point_similarity(dist: np.ndarray, kappa: np.ndarray) -> np.ndarray:
     return np.exp(-np.square(dist) / (2.0 * np.square(np.asarray(kappa, dtype=np.float64))))
 
 
-def gps_from_distances(dist: np.ndarray, gt_parts: np.ndarray, owner: np.ndarray, num_gt: int, kappa_mode: str) -> np.ndarray:
+def gps_from_distances(
+    dist: np.ndarray, gt_parts: np.ndarray, owner: np.ndarray, num_gt: int, kappa_mode: str
+) -> np.ndarray:
     """GPS_j = mean over person j's ground-truth points of ``point_similarity``, for every detection.
 
     Args:

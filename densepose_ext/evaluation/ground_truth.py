@@ -9,6 +9,7 @@ ignore regions: a detection on them is neither a true nor a false positive.
 Annotation ids need not be unique (the official COCO 2014 minival repeats some): each person gets its own
 evaluation id ``eval_id`` (1-based position in the file), used for matching.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -36,7 +37,9 @@ class DensePoseGroundTruth:
         check_densepose_coco(dataset, source)
         self.source = source
         self.category_id = self._person_category(dataset["categories"], source)
-        self.image_sizes: dict[int, tuple[int, int]] = {img["id"]: (img["height"], img["width"]) for img in dataset["images"]}
+        self.image_sizes: dict[int, tuple[int, int]] = {
+            img["id"]: (img["height"], img["width"]) for img in dataset["images"]
+        }
         self.annotated: dict[int, list[dict]] = defaultdict(list)
         self.ignored: dict[int, list[dict]] = defaultdict(list)
         for k, ann in enumerate(dataset["annotations"]):
@@ -52,8 +55,10 @@ class DensePoseGroundTruth:
             return persons[0]
         if len(categories) == 1:
             return categories[0]["id"]
-        raise ValueError(f"{source}: field categories: expected one category named 'person' (or a single category), "
-                         f"got {categories!r}")
+        raise ValueError(
+            f"{source}: field categories: expected one category named 'person' (or a single category), "
+            f"got {categories!r}"
+        )
 
     def image_ids(self) -> list[int]:
         return sorted(self.image_sizes)
@@ -78,7 +83,9 @@ class DensePoseGroundTruth:
 
 
 def _concat(parts: Sequence[Sequence[float]], dtype: type) -> np.ndarray:
-    return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts]).astype(dtype) if parts else np.zeros(0, dtype)
+    return (
+        np.concatenate([np.asarray(p, dtype=np.float64) for p in parts]).astype(dtype) if parts else np.zeros(0, dtype)
+    )
 
 
 def annotation_points(anns: list[dict]) -> dict[str, np.ndarray]:

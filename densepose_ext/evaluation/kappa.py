@@ -7,6 +7,7 @@ Two definitions are in use and both are available here, the only place they are 
 - ``"per-part"``: the reference evaluator's later choice, one κ per coarse group of the ground-truth fine
   part, so that small parts (hands, head) are judged on their own scale.
 """
+
 from __future__ import annotations
 
 import numpy as np

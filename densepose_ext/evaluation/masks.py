@@ -5,6 +5,7 @@ without them, its COCO ``segmentation``. Prediction: the cells of a result label
 resolution). Both are resampled with nearest-neighbour sampling at pixel centres (x + 0.5). A mask is empty
 outside its box, so keeping only the box's window gives full-image IoUs at a fraction of the cost.
 """
+
 from __future__ import annotations
 
 import math
@@ -117,8 +118,12 @@ def _overlap(a: Window, b: Window) -> tuple[slice, slice, slice, slice]:
     x0, y0 = max(a.x0, b.x0), max(a.y0, b.y0)
     x1, y1 = min(a.x0 + a.width, b.x0 + b.width), min(a.y0 + a.height, b.y0 + b.height)
     x1, y1 = max(x1, x0), max(y1, y0)
-    return (slice(y0 - a.y0, y1 - a.y0), slice(x0 - a.x0, x1 - a.x0),
-            slice(y0 - b.y0, y1 - b.y0), slice(x0 - b.x0, x1 - b.x0))
+    return (
+        slice(y0 - a.y0, y1 - a.y0),
+        slice(x0 - a.x0, x1 - a.x0),
+        slice(y0 - b.y0, y1 - b.y0),
+        slice(x0 - b.x0, x1 - b.x0),
+    )
 
 
 def mask_iou(dt_masks: Sequence[PixelMask], gt_masks: Sequence[PixelMask]) -> np.ndarray:

@@ -8,6 +8,7 @@ RCP(t) = share of points with error < t. AUC_a = (1/a) ∫_0^a RCP(t) dt, comput
 Errors are accumulated as running sums per fine part, so dense truth (every pixel of every person) is
 evaluated in constant memory.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional

@@ -10,6 +10,7 @@ A JSON list of detection records, COCO results style, one per detected person::
 U, V in the box frame at box resolution (docs/FORMAT_results.md). U and V are stored as round(255 U): a result
 read back differs from the model output by at most 1/510 in chart units.
 """
+
 from __future__ import annotations
 
 import json

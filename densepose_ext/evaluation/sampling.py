@@ -4,6 +4,7 @@ Frames: ground-truth points come in box-256 (dp_x, dp_y relative to the annotati
 image px; a detection's result is a label/UV grid in its box frame at box resolution: cell (r, c) of an
 H x W result over box (x0, y0, x1, y1) covers image px x in [x0 + c (x1-x0)/W, x0 + (c+1) (x1-x0)/W), same for y.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence

@@ -4,6 +4,7 @@ People get points on distinct result cells, inside a rectangular dp_mask, so a "
 every point and the foreground exactly. Geodesics come from ``chart_distance`` (a known toy metric) unless a
 test uses the real surface.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -72,13 +73,20 @@ def perfect_result(ann: dict) -> DensePoseResult:
     labels[rows, cols] = np.asarray(ann["dp_I"], dtype=np.uint8)
     uv[0, rows, cols] = ann["dp_U"]
     uv[1, rows, cols] = ann["dp_V"]
-    return DensePoseResult(torch.from_numpy(labels), torch.from_numpy(uv), torch.tensor([x, y, x + w, y + h], dtype=torch.float32))
+    return DensePoseResult(
+        torch.from_numpy(labels), torch.from_numpy(uv), torch.tensor([x, y, x + w, y + h], dtype=torch.float32)
+    )
 
 
 def record(image_id: int, result: DensePoseResult, score: float) -> dict:
     x0, y0, x1, y1 = result.box.tolist()
-    return {"image_id": image_id, "category_id": 1, "bbox": [x0, y0, x1 - x0, y1 - y0], "score": score,
-            "densepose": encode(result)}
+    return {
+        "image_id": image_id,
+        "category_id": 1,
+        "bbox": [x0, y0, x1 - x0, y1 - y0],
+        "score": score,
+        "densepose": encode(result),
+    }
 
 
 def dataset(people: list[dict], image_size: tuple[int, int] = (240, 320), num_images: int | None = None) -> dict:

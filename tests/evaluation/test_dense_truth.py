@@ -1,4 +1,5 @@
 """Pointwise evaluation over DensePose-Synth dense truth (dense/<stem>_IUV.png + _INDS.png)."""
+
 import json
 
 import numpy as np
@@ -26,22 +27,40 @@ def write_dataset(root):
     for k, (ann_id, (x0, y0, x1, y1)) in enumerate(BOXES.items(), start=1):
         block = (slice(y0 + 1, y1 - 1), slice(x0 + 1, x1 - 1))  # the body leaves a 1 px border of its box
         inds[block] = k
-        iuv[block] = np.stack([rng.integers(1, 25, (y1 - y0 - 2, x1 - x0 - 2)),
-                               rng.integers(0, 256, (y1 - y0 - 2, x1 - x0 - 2)),
-                               rng.integers(0, 256, (y1 - y0 - 2, x1 - x0 - 2))], -1)
-        ann = {"id": ann_id, "image_id": 7, "category_id": 1, "iscrowd": 0, "bbox": [x0, y0, x1 - x0, y1 - y0],
-               "area": float((x1 - x0) * (y1 - y0)),
-               "segmentation": {"size": [H, W], "counts": _rle_counts(inds == k)}}
+        iuv[block] = np.stack(
+            [
+                rng.integers(1, 25, (y1 - y0 - 2, x1 - x0 - 2)),
+                rng.integers(0, 256, (y1 - y0 - 2, x1 - x0 - 2)),
+                rng.integers(0, 256, (y1 - y0 - 2, x1 - x0 - 2)),
+            ],
+            -1,
+        )
+        ann = {
+            "id": ann_id,
+            "image_id": 7,
+            "category_id": 1,
+            "iscrowd": 0,
+            "bbox": [x0, y0, x1 - x0, y1 - y0],
+            "area": float((x1 - x0) * (y1 - y0)),
+            "segmentation": {"size": [H, W], "counts": _rle_counts(inds == k)},
+        }
         if ann_id != 2:  # sparse points at a few labelled pixels, in box-256
             rows, cols = np.nonzero(inds == k)
             pick = rng.choice(len(rows), 10, replace=False)
             r, c = rows[pick], cols[pick]
-            ann.update(dp_x=((c + 0.5 - x0) * 256 / (x1 - x0)).tolist(), dp_y=((r + 0.5 - y0) * 256 / (y1 - y0)).tolist(),
-                       dp_I=iuv[r, c, 0].astype(float).tolist(), dp_U=(iuv[r, c, 1] / 255).tolist(),
-                       dp_V=(iuv[r, c, 2] / 255).tolist())
+            ann.update(
+                dp_x=((c + 0.5 - x0) * 256 / (x1 - x0)).tolist(),
+                dp_y=((r + 0.5 - y0) * 256 / (y1 - y0)).tolist(),
+                dp_I=iuv[r, c, 0].astype(float).tolist(),
+                dp_U=(iuv[r, c, 1] / 255).tolist(),
+                dp_V=(iuv[r, c, 2] / 255).tolist(),
+            )
         annotations.append(ann)
-    dataset = {"images": [{"id": 7, "file_name": "000006.jpg", "height": H, "width": W}], "annotations": annotations,
-               "categories": [{"id": 1, "name": "person"}]}
+    dataset = {
+        "images": [{"id": 7, "file_name": "000006.jpg", "height": H, "width": W}],
+        "annotations": annotations,
+        "categories": [{"id": 1, "name": "person"}],
+    }
     (root / "dense").mkdir()
     Image.fromarray(iuv).save(root / "dense" / "000006_IUV.png")
     Image.fromarray(inds).save(root / "dense" / "000006_INDS.png")
@@ -58,8 +77,11 @@ def _rle_counts(mask):
 def perfect_from_dense(iuv, box):
     x0, y0, x1, y1 = box
     crop = iuv[y0:y1, x0:x1]
-    return DensePoseResult(torch.from_numpy(crop[..., 0].copy()), torch.from_numpy(crop[..., 1:].transpose(2, 0, 1) / 255.0).float(),
-                           torch.tensor(box, dtype=torch.float32))
+    return DensePoseResult(
+        torch.from_numpy(crop[..., 0].copy()),
+        torch.from_numpy(crop[..., 1:].transpose(2, 0, 1) / 255.0).float(),
+        torch.tensor(box, dtype=torch.float32),
+    )
 
 
 def test_dense_pointwise_counts_every_pixel_of_annotated_people(tmp_path):

@@ -1,4 +1,5 @@
 """Batched geodesic queries: every caller gets exactly its pairs' distances, with few calls of the function."""
+
 import numpy as np
 
 from densepose_ext.evaluation.distances import BatchedDistance, pair_distances, submit_pair_distances
@@ -16,7 +17,10 @@ class CountingDistance:
 
 
 def random_pairs(rng, m):
-    return ((rng.integers(1, 25, m), rng.random(m), rng.random(m)), (rng.integers(1, 25, m), rng.random(m), rng.random(m)))
+    return (
+        (rng.integers(1, 25, m), rng.random(m), rng.random(m)),
+        (rng.integers(1, 25, m), rng.random(m), rng.random(m)),
+    )
 
 
 def test_each_submitter_gets_its_own_distances_in_one_call():

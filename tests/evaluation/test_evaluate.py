@@ -1,4 +1,5 @@
 """End-to-end evaluation of hand-made detections whose AP/AR, GPS and AUC are known (toy geodesic metric)."""
+
 import copy
 import math
 
@@ -54,8 +55,9 @@ def test_displaced_prediction_scores_exp_of_distance(people, mode):
     d = 46 / 255
     person = people[0]
     result = shifted(perfect_result(person), 46)
-    scores = score_image([person], [decode_arrays(record(1, result, 1.0)["densepose"])], (240, 320), mode,
-                         chart_distance, "gt")
+    scores = score_image(
+        [person], [decode_arrays(record(1, result, 1.0)["densepose"])], (240, 320), mode, chart_distance, "gt"
+    )
     kappa = point_kappa(np.asarray(person["dp_I"], int), mode)
     expected = np.mean(np.exp(-d * d / (2 * kappa * kappa)))
     assert scores["GPS"][0, 0] == pytest.approx(expected, abs=1e-6)
@@ -100,12 +102,16 @@ def test_missing_detection_lowers_recall_exactly(people):
 def test_points_outside_the_box_count_zero(people):
     person = people[0]
     full = perfect_result(person)
-    cropped = DensePoseResult(full.labels[:, :48].contiguous(), full.uv[:, :, :48].contiguous(),
-                              full.box - torch.tensor([0.0, 0.0, 16.0, 0.0]))
+    cropped = DensePoseResult(
+        full.labels[:, :48].contiguous(),
+        full.uv[:, :, :48].contiguous(),
+        full.box - torch.tensor([0.0, 0.0, 16.0, 0.0]),
+    )
     inside = np.asarray(person["dp_x"]) * 64 / 256 < 48
     assert 0 < inside.sum() < len(inside)
-    scores = score_image([person], [decode_arrays(record(1, cropped, 1.0)["densepose"])], (240, 320), "global",
-                         chart_distance, "gt")
+    scores = score_image(
+        [person], [decode_arrays(record(1, cropped, 1.0)["densepose"])], (240, 320), "global", chart_distance, "gt"
+    )
     assert scores["GPS"][0, 0] == pytest.approx(inside.mean(), abs=1e-6)
     assert np.all(np.isinf(scores["dist"][0, ~inside]))
     rep = run([person], [record(1, cropped, 1.0)])  # box IoU 0.75: matched for the pointwise protocol
@@ -148,7 +154,9 @@ def test_bad_inputs_name_file_record_and_field(people):
         evaluate_densepose(gt, [bad], distance_fn=chart_distance, source="res.json")
     broken = copy.deepcopy(people[0])
     broken["dp_I"][3] = 0.0
-    with pytest.raises(ValueError, match=r"(?s)gt.json.*annotation 1: dp_I: expected integer-valued part labels in 1..24"):
+    with pytest.raises(
+        ValueError, match=r"(?s)gt.json.*annotation 1: dp_I: expected integer-valued part labels in 1..24"
+    ):
         DensePoseGroundTruth(dataset([broken]), "gt.json")
     with pytest.raises(ValueError, match="kappa mode"):
         evaluate_densepose(gt, [], kappa_mode="paper", distance_fn=chart_distance)
@@ -184,10 +192,16 @@ def score_image_reference(annotated, decoded, kappa_mode, distance):
                 if labels[r, c] == 0:
                     continue  # predicted background: 0
                 part = int(ann["dp_I"][p])
-                g_m = distance(np.array([part]), np.array([ann["dp_U"][p]]), np.array([ann["dp_V"][p]]),
-                               np.array([labels[r, c]]), np.array([uv[0, r, c]]), np.array([uv[1, r, c]]))[0]
+                g_m = distance(
+                    np.array([part]),
+                    np.array([ann["dp_U"][p]]),
+                    np.array([ann["dp_V"][p]]),
+                    np.array([labels[r, c]]),
+                    np.array([uv[0, r, c]]),
+                    np.array([uv[1, r, c]]),
+                )[0]
                 kappa = point_kappa(np.array([part]), kappa_mode)[0]
-                total += math.exp(-g_m**2 / (2 * kappa**2))
+                total += math.exp(-(g_m**2) / (2 * kappa**2))
             gps[d, g] = total / len(ann["dp_x"])
     return gps
 
@@ -205,7 +219,9 @@ def test_vectorised_image_scoring_equals_per_point_reference(people, mode):
         labels[rng.random(size) < 0.3] = 0
         decoded.append((box, labels, rng.random((2,) + size).astype(np.float32)))
     fast = score_image(annotated, decoded, (240, 320), mode, chart_distance, "gt")["GPS"]
-    np.testing.assert_allclose(fast, score_image_reference(annotated, decoded, mode, chart_distance), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        fast, score_image_reference(annotated, decoded, mode, chart_distance), rtol=1e-12, atol=1e-15
+    )
     assert (fast > 0).sum() >= 4
 
 
@@ -227,8 +243,11 @@ def test_whole_dataset_costs_one_distance_call(people):
         calls.append(len(args[0]))
         return chart_distance(*args)
 
-    evaluate_densepose(DensePoseGroundTruth(dataset(people)), [record(p["image_id"], perfect_result(p), 0.9) for p in people],
-                       distance_fn=counting)
+    evaluate_densepose(
+        DensePoseGroundTruth(dataset(people)),
+        [record(p["image_id"], perfect_result(p), 0.9) for p in people],
+        distance_fn=counting,
+    )
     assert calls == [280]  # every annotated point is predicted by exactly one (its own) detection
 
 
@@ -237,11 +256,21 @@ def test_detections_inside_a_crowd_are_ignored(people):
     region = np.zeros((240, 320), np.uint8)
     region[40:168, 150:278] = 1
     rle = mask_utils.encode(np.asfortranarray(region))
-    crowd = {"id": 9, "image_id": 1, "category_id": 1, "iscrowd": 1, "bbox": [150.0, 40.0, 128.0, 128.0],
-             "area": 128.0 * 128.0, "segmentation": {"size": rle["size"], "counts": rle["counts"].decode("ascii")}}
+    crowd = {
+        "id": 9,
+        "image_id": 1,
+        "category_id": 1,
+        "iscrowd": 1,
+        "bbox": [150.0, 40.0, 128.0, 128.0],
+        "area": 128.0 * 128.0,
+        "segmentation": {"size": rle["size"], "counts": rle["counts"].decode("ascii")},
+    }
     inside = perfect_result(people[1])
-    inside = DensePoseResult(inside.labels[:64, :64].contiguous(), inside.uv[:, :64, :64].contiguous(),
-                             inside.box - torch.tensor([0.0, 0.0, 64.0, 64.0]))  # a quarter of the crowd box
+    inside = DensePoseResult(
+        inside.labels[:64, :64].contiguous(),
+        inside.uv[:, :64, :64].contiguous(),
+        inside.box - torch.tensor([0.0, 0.0, 64.0, 64.0]),
+    )  # a quarter of the crowd box
     records = [record(1, perfect_result(people[0]), 0.5), record(1, inside, 0.99)]
     rep = run([people[0], crowd], records)
     assert rep["num_people"] == 1 and rep["GPS"]["AP"] == pytest.approx(100.0)
@@ -252,8 +281,9 @@ def test_records_of_other_categories_are_counted_not_scored(people):
     other["category_id"] = 2
     ds = dataset(people[:1])
     ds["categories"].append({"id": 2, "name": "dog"})
-    rep = evaluate_densepose(DensePoseGroundTruth(ds), [record(1, perfect_result(people[0]), 0.5), other],
-                             distance_fn=chart_distance)
+    rep = evaluate_densepose(
+        DensePoseGroundTruth(ds), [record(1, perfect_result(people[0]), 0.5), other], distance_fn=chart_distance
+    )
     assert rep["num_detections"] == 1 and rep["num_other_category_records"] == 1
     assert rep["GPS"]["AP"] == pytest.approx(100.0)
 
@@ -264,6 +294,12 @@ def test_mask_iou_falls_back_to_the_coco_segmentation(people):
     person = {k: v for k, v in people[0].items() if k != "dp_masks"}
     x, y, w, h = (int(v) for v in person["bbox"])
     person["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
-    scores = score_image([person], [decode_arrays(record(1, perfect_result(people[0]), 1.0)["densepose"])],
-                         (240, 320), "global", chart_distance, "gt")
+    scores = score_image(
+        [person],
+        [decode_arrays(record(1, perfect_result(people[0]), 1.0)["densepose"])],
+        (240, 320),
+        "global",
+        chart_distance,
+        "gt",
+    )
     assert scores["IoU"][0, 0] == pytest.approx(0.5 * 0.75, abs=0.02)

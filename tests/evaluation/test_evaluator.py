@@ -1,4 +1,5 @@
 """DensePoseCOCOEvaluator inside detectron2's protocol, and the CLI on the files it writes (round trip)."""
+
 import json
 
 import numpy as np
@@ -20,15 +21,19 @@ H, W = 240, 320
 @pytest.fixture(scope="module")
 def registered(tmp_path_factory):
     root = tmp_path_factory.mktemp("dp_eval")
-    people = [make_person(1, 1, [20, 30, 64, 128], 80, seed=0), make_person(2, 1, [150, 40, 128, 128], 80, seed=1),
-              make_person(3, 2, [10, 10, 64, 64], 40, seed=2)]
+    people = [
+        make_person(1, 1, [20, 30, 64, 128], 80, seed=0),
+        make_person(2, 1, [150, 40, 128, 128], 80, seed=1),
+        make_person(3, 2, [10, 10, 64, 64], 40, seed=2),
+    ]
     gt_file = root / "gt.json"
     gt_file.write_text(json.dumps(dataset(people, (H, W))))
     name = "densepose_ext_test_evaluator"
     if name not in MetadataCatalog.list():
         # Category id 1 in the JSON is the model's contiguous class 0, as detectron2's COCO loader maps it.
-        MetadataCatalog.get(name).set(json_file=str(gt_file), thing_dataset_id_to_contiguous_id={1: 0},
-                                      thing_classes=["person"])
+        MetadataCatalog.get(name).set(
+            json_file=str(gt_file), thing_dataset_id_to_contiguous_id={1: 0}, thing_classes=["person"]
+        )
     return name, people, root
 
 
@@ -50,7 +55,9 @@ def model_outputs(people, detected, device="cpu"):
 
 def run_evaluator(registered, detected, tmp_path, device="cpu"):
     name, people, _ = registered
-    evaluator = DensePoseCOCOEvaluator(name, output_dir=str(tmp_path), kappa_mode="per-part", distance_fn=chart_distance)
+    evaluator = DensePoseCOCOEvaluator(
+        name, output_dir=str(tmp_path), kappa_mode="per-part", distance_fn=chart_distance
+    )
     evaluator.reset()
     for inputs, outputs in model_outputs(people, detected, device):
         evaluator.process(inputs, outputs)
@@ -92,8 +99,20 @@ def test_cli_reproduces_the_evaluator_from_its_files(registered, tmp_path, monke
     evaluator_report = json.loads((tmp_path / REPORT_FILE).read_text())
     monkeypatch.setattr(cli, "surface_distance", lambda *args: chart_distance)
     gt_file = str(registered[2] / "gt.json")
-    report = cli.main(["--gt", gt_file, "--results", str(tmp_path / RESULTS_FILE), "--kappa", "per-part",
-                       "--out", str(tmp_path / "cli.json"), "--plot", str(tmp_path / "rcp.png")])
+    report = cli.main(
+        [
+            "--gt",
+            gt_file,
+            "--results",
+            str(tmp_path / RESULTS_FILE),
+            "--kappa",
+            "per-part",
+            "--out",
+            str(tmp_path / "cli.json"),
+            "--plot",
+            str(tmp_path / "rcp.png"),
+        ]
+    )
     for key in ("GPS", "GPSm", "IoU", "pointwise", "kappa"):
         assert report[key] == evaluator_report[key], key
     assert json.loads((tmp_path / "cli.json").read_text())["GPS"]["AP"] == pytest.approx(100.0)
@@ -110,7 +129,9 @@ def test_evaluator_needs_a_json_file():
 
 def test_cli_rejects_malformed_results(registered, tmp_path):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": "high", "densepose": {}}]))
+    bad.write_text(
+        json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": "high", "densepose": {}}])
+    )
     with pytest.raises(ValueError, match=r"bad.json: record 0: field 'score'"):
         cli.main(["--gt", str(registered[2] / "gt.json"), "--results", str(bad)])
 

@@ -1,4 +1,5 @@
 """GPS core: known answers, the κ definitions, and the vectorised GPS against a per-point reference loop."""
+
 import math
 
 import numpy as np
@@ -46,8 +47,10 @@ def test_displaced_point_scores_exp(mode):
 
 def test_per_part_kappa_table():
     # Reference grouping: hands -> 0.107, feet -> 0.126, torso -> 0.351, head -> 0.150.
-    np.testing.assert_allclose(point_kappa(np.array([1, 2, 3, 4, 5, 6, 23, 24]), "per-part"),
-                               [0.351, 0.351, 0.107, 0.107, 0.126, 0.126, 0.150, 0.150])
+    np.testing.assert_allclose(
+        point_kappa(np.array([1, 2, 3, 4, 5, 6, 23, 24]), "per-part"),
+        [0.351, 0.351, 0.107, 0.107, 0.126, 0.126, 0.150, 0.150],
+    )
     assert describe_kappa("global") == {"mode": "global", "value": 0.255}
     assert describe_kappa("per-part")["mode"] == "per-part"
 

@@ -1,9 +1,18 @@
 """Foreground masks on an image window and their IoU."""
+
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from densepose_ext.evaluation.masks import PixelMask, Window, box_mask, boxes_window, gt_foreground, mask_iou, paste_box_mask
+from densepose_ext.evaluation.masks import (
+    PixelMask,
+    Window,
+    box_mask,
+    boxes_window,
+    gt_foreground,
+    mask_iou,
+    paste_box_mask,
+)
 
 from .synthetic import MASK_RECT, make_person
 

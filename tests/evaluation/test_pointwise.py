@@ -1,4 +1,5 @@
 """RCP and AUC10/AUC30 on error distributions whose curves are known in closed form."""
+
 import numpy as np
 import pytest
 
@@ -50,7 +51,11 @@ def test_auc_equals_integral_of_the_rcp_curve():
 
 def test_rcp_is_strict():
     rep = report(np.array([0.0, 0.1, 0.1 - 1e-12]))
-    assert rcp_at(rep, 0.0) == 0.0 and rcp_at(rep, 0.005) == pytest.approx(1 / 3) and rcp_at(rep, 0.1) == pytest.approx(2 / 3)
+    assert (
+        rcp_at(rep, 0.0) == 0.0
+        and rcp_at(rep, 0.005) == pytest.approx(1 / 3)
+        and rcp_at(rep, 0.1) == pytest.approx(2 / 3)
+    )
     assert report(np.zeros(3))["AUC10"] == 1.0
 
 

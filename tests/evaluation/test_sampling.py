@@ -1,4 +1,5 @@
 """Point -> result cell lookup: known answers, points outside the box, and equality with a per-point loop."""
+
 import math
 
 import numpy as np
@@ -61,8 +62,11 @@ def test_vectorised_sampling_equals_reference_loop():
 def test_assigned_detection_equals_picking_from_all_pairs():
     rng = np.random.default_rng(4)
     boxes = np.array([[0, 0, 10, 10], [5, 5, 25, 15], [20, 0, 30, 30]], dtype=float)
-    labels = [rng.integers(0, 25, (10, 10)).astype(np.uint8), rng.integers(0, 25, (10, 20)).astype(np.uint8),
-              rng.integers(0, 25, (30, 10)).astype(np.uint8)]
+    labels = [
+        rng.integers(0, 25, (10, 10)).astype(np.uint8),
+        rng.integers(0, 25, (10, 20)).astype(np.uint8),
+        rng.integers(0, 25, (30, 10)).astype(np.uint8),
+    ]
     uv = [rng.random((2,) + lab.shape) for lab in labels]
     x, y = rng.uniform(-2, 32, 400), rng.uniform(-2, 32, 400)
     det = rng.integers(-1, 3, 400)
@@ -79,5 +83,7 @@ def test_no_detections_or_no_points():
     assert i.shape == u.shape == v.shape == (0, 4)
     i, _, _ = sample_results(np.zeros(4), np.zeros(4), np.zeros((0, 4)), [], [], det=np.full(4, -1))
     assert i.shape == (4,) and not i.any()
-    i, _, _ = sample_results(np.zeros(0), np.zeros(0), np.array([[0, 0, 2, 2]]), [np.ones((2, 2), np.uint8)], [np.zeros((2, 2, 2))])
+    i, _, _ = sample_results(
+        np.zeros(0), np.zeros(0), np.array([[0, 0, 2, 2]]), [np.ones((2, 2), np.uint8)], [np.zeros((2, 2, 2))]
+    )
     assert i.shape == (1, 0)

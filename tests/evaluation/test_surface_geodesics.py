@@ -1,6 +1,7 @@
 """The evaluator on the real body surface (default backend): geodesics from get_surface(), not a toy metric.
 
 The first use of the surface's geodesics builds its distance tables (then cached on disk by the surface)."""
+
 import numpy as np
 import pytest
 import torch
@@ -51,7 +52,7 @@ def test_displaced_prediction_scores_exp_of_its_geodesic(person, geodesic):
     d = geodesic(i, u, v, i, u, v2)
     assert np.all(d > 0) and np.median(d) < 0.1  # a 5 % chart step is centimetres on the body
     np.testing.assert_allclose(scores["dist"][0], d, atol=1e-4)
-    expected = np.mean(np.exp(-d**2 / (2 * GLOBAL_KAPPA**2)))
+    expected = np.mean(np.exp(-(d**2) / (2 * GLOBAL_KAPPA**2)))
     assert scores["GPS"][0, 0] == pytest.approx(expected, abs=1e-4)
     assert scores["GPS"][0, 0] < 1.0
 
