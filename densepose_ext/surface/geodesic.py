@@ -2,7 +2,7 @@
 
 Public API (used by BodySurface.geodesic; works on any triangle mesh):
 
-    g = MeshGeodesics(vertices, faces, *, num_samples=500, num_candidates=12, steiner_points=2,
+    g = MeshGeodesics(vertices, faces, *, num_samples=1000, num_candidates=12, steiner_points=2,
                       local_radius=None, cache_dir=None)
         vertices: (V, 3) float, metres (any frame; distances are frame-independent)
         faces:    (F, 3) int, 0-based vertex indices of triangles
@@ -56,6 +56,7 @@ import hashlib
 import os
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Optional, Union
 
@@ -200,7 +201,7 @@ class MeshGeodesics:
         vertices: np.ndarray,
         faces: np.ndarray,
         *,
-        num_samples: int = 500,
+        num_samples: int = 1000,
         num_candidates: int = 12,
         steiner_points: int = 2,
         local_radius: Optional[float] = None,
@@ -322,8 +323,11 @@ class MeshGeodesics:
     def _load(path: Path) -> Optional[dict]:
         if not path.is_file():
             return None
-        with np.load(path) as data:
-            return {k: data[k] for k in data.files}
+        try:
+            with np.load(path) as data:
+                return {k: data[k] for k in data.files}
+        except (OSError, ValueError, zipfile.BadZipFile):  # damaged file (e.g. disk full): rebuild it
+            return None
 
     @staticmethod
     def _save(path: Path, tables: dict) -> None:
@@ -333,6 +337,7 @@ class MeshGeodesics:
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **tables)
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache may be shared between users
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

@@ -208,6 +208,15 @@ def test_disk_cache_is_reused_and_deterministic(tmp_path):
     assert other.cache_path != first.cache_path
 
 
+def test_damaged_cache_file_is_rebuilt(tmp_path):
+    v, f, _, _ = prism(6, 3)
+    first = MeshGeodesics(v, f, num_samples=4, cache_dir=tmp_path)
+    first.cache_path.write_bytes(b"truncated")
+    again = MeshGeodesics(v, f, num_samples=4, cache_dir=tmp_path)
+    np.testing.assert_array_equal(again._table, first._table)
+    assert np.load(again.cache_path)["table"].shape == first._table.shape  # rewritten
+
+
 def test_cache_dir_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DENSEPOSE_CACHE", str(tmp_path / "c"))
     v, f, _, _ = prism(6, 3)
