@@ -180,8 +180,9 @@ def _interpolate_field(corner_dist: np.ndarray, bary: np.ndarray, spread: np.nda
     barycentric weights, spread (...) = sum_i bary_i |v_i - p|^2 (m^2). Exact for a source in the
     triangle's plane (see module docstring, item 4). inf corner distances give inf.
     """
-    sq = (bary * corner_dist * corner_dist).sum(axis=-1) - spread
-    sq[np.isnan(sq)] = np.inf  # 0 * inf for an unreached corner with zero weight: still unreached
+    with np.errstate(invalid="ignore"):  # 0 * inf for an unreached corner with zero weight ...
+        sq = (bary * corner_dist * corner_dist).sum(axis=-1) - spread
+    sq[np.isnan(sq)] = np.inf  # ... is still unreached
     return np.sqrt(np.maximum(sq, 0.0))
 
 
