@@ -303,3 +303,14 @@ def test_mask_iou_falls_back_to_the_coco_segmentation(people):
         "gt",
     )
     assert scores["IoU"][0, 0] == pytest.approx(0.5 * 0.75, abs=0.02)
+
+
+def test_false_positive_on_an_image_without_people(people):
+    # Detections ranked FP, TP, TP, TP: precision 1/2, 2/3, 3/4 at recall 1/3, 2/3, 1; COCO's interpolated
+    # precision (max to the right) is 3/4 at every recall point -> AP 75.
+    fp = record(3, perfect_result(people[0]), 0.95)
+    records = [record(p["image_id"], perfect_result(p), 0.9) for p in people] + [fp]
+    rep = evaluate_densepose(DensePoseGroundTruth(dataset(people, num_images=3)), records, distance_fn=chart_distance)
+    assert rep["num_images"] == 3
+    for name in METRICS:
+        assert rep[name]["AP"] == pytest.approx(75.0) and rep[name]["AR"] == pytest.approx(100.0), name
