@@ -247,3 +247,15 @@ def test_bad_mesh_is_rejected():
         MeshGeodesics(v, f + len(v), cache_dir=False)
     with pytest.raises(ValueError, match=r"vertices: expected shape \(V, 3\)"):
         MeshGeodesics(v[:, :2], f, cache_dir=False)
+
+
+def test_near_table_equals_full_dijkstra_within_the_radius():
+    # The table is built voxel by voxel on subgraphs; it must equal plain Dijkstra on the whole graph.
+    v, f, _, _ = prism(16, 10)
+    graph, xyz = surface_graph(v, f, steiner_points=0)
+    radius = 0.06
+    keys, dist = MeshGeodesics._local_table(graph, xyz, len(v), radius)
+    full = dijkstra(graph, directed=False, limit=radius)
+    rows, cols = np.nonzero(np.isfinite(full))
+    np.testing.assert_array_equal(keys, rows * len(v) + cols)
+    np.testing.assert_allclose(dist, full[rows, cols], rtol=1e-3, atol=1e-6)  # stored as float16
