@@ -3,6 +3,9 @@
 Next to ``annotations.json``, ``dense/<stem>_IUV.png`` holds per pixel (I, round(255 U), round(255 V)) and
 ``dense/<stem>_INDS.png`` the 1-based index of the pixel's annotation among its image's annotations in JSON
 order (0 = background), where ``<stem>`` is the image's file name without extension.
+
+Every pixel of every person is a lot of geodesics (~15 us each): ``stride`` keeps one pixel in stride x stride
+(a fixed grid anchored at pixel (0, 0)), an unbiased sample of the dense RCP.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ DENSE_DIR = "dense"
 class DenseTruth:
     """Per-pixel (I, U, V) of the people of a DensePose-Synth dataset rooted at ``root``."""
 
-    def __init__(self, root: str | os.PathLike, dataset: dict[str, Any]) -> None:
+    def __init__(self, root: str | os.PathLike, dataset: dict[str, Any], stride: int = 1) -> None:
+        if stride < 1:
+            raise ValueError(f"dense truth stride: expected an integer >= 1, got {stride}")
         self.root = Path(root)
+        self.stride = stride
         self._stems = {img["id"]: Path(img["file_name"]).stem for img in dataset["images"]}
         # INDS value of each annotation, by its position in the file (ground_truth's eval_id = position + 1).
         per_image: dict[int, int] = defaultdict(int)
@@ -32,10 +38,12 @@ class DenseTruth:
             self._inds_value[k + 1] = per_image[ann["image_id"]]
 
     @classmethod
-    def beside(cls, annotations_file: str | os.PathLike, dataset: dict[str, Any]) -> Optional["DenseTruth"]:
+    def beside(
+        cls, annotations_file: str | os.PathLike, dataset: dict[str, Any], stride: int = 1
+    ) -> Optional["DenseTruth"]:
         """The dense truth in ``dense/`` next to the annotation file, or None when the dataset has none."""
         root = Path(annotations_file).parent
-        return cls(root, dataset) if (root / DENSE_DIR).is_dir() else None
+        return cls(root, dataset, stride) if (root / DENSE_DIR).is_dir() else None
 
     def _read(self, image_id: int, kind: str) -> np.ndarray:
         path = self.root / DENSE_DIR / f"{self._stems[image_id]}_{kind}.png"
@@ -44,7 +52,7 @@ class DenseTruth:
         return np.asarray(Image.open(path))
 
     def points(self, image_id: int, anns: list[dict]) -> dict[str, np.ndarray]:
-        """Every labelled pixel of the given people of an image, as ground-truth points.
+        """Every labelled pixel (on the stride grid) of the given people of an image, as ground-truth points.
 
         Args:
             anns: people of the image as DensePoseGroundTruth lists them (with ``eval_id``).
@@ -62,7 +70,9 @@ class DenseTruth:
         owner_of_value = np.full(max([int(inds.max())] + values) + 1, -1)
         owner_of_value[values] = np.arange(len(anns))
         owner = owner_of_value[inds]
-        rows, cols = np.nonzero((owner >= 0) & (iuv[..., 0] > 0))
+        keep = (owner >= 0) & (iuv[..., 0] > 0)
+        rows, cols = np.nonzero(keep[:: self.stride, :: self.stride])
+        rows, cols = rows * self.stride, cols * self.stride
         return {
             "x": cols + 0.5,
             "y": rows + 0.5,

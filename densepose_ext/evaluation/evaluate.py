@@ -277,5 +277,5 @@ def evaluate_densepose(
         report[name] = stats_dict(run_cocoeval(coco_gt, coco_dt, table))
     report["pointwise"] = sparse.report()
     if dense is not None:
-        report["pointwise_dense"] = dense.report()
+        report["pointwise_dense"] = dict(dense.report(), pixel_stride=dense_truth.stride)
     return report

@@ -49,7 +49,7 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         distributed: bool = True,
         kappa_mode: str = "global",
         evaluate_boxes: bool = True,
-        use_dense_truth: bool = True,
+        dense_truth_stride: int = 0,
         distance_fn: Optional[DistanceFn] = None,
     ) -> None:
         """
@@ -59,8 +59,9 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             distributed: gather predictions from all processes; only the main process evaluates.
             kappa_mode: "global" or "per-part" (evaluation/kappa.py).
             evaluate_boxes: also report detectron2's box AP (COCOEvaluator, pure-Python pycocotools).
-            use_dense_truth: also evaluate pointwise over dense truth next to ``json_file`` when the dataset has
-                it (DensePose-Synth, dense_truth.py).
+            dense_truth_stride: if > 0, also evaluate pointwise over one pixel in stride x stride of the dense
+                truth next to ``json_file`` when the dataset has it (DensePose-Synth, dense_truth.py). Off by
+                default: every pixel is a geodesic, too slow for periodic evaluation.
             distance_fn: geodesic distance; default: the default body surface.
         """
         self._dataset_name = dataset_name
@@ -74,7 +75,7 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         self._distributed = distributed
         self._kappa_mode = check_kappa_mode(kappa_mode)
         self._distance_fn = distance_fn
-        self._use_dense_truth = use_dense_truth
+        self._dense_truth_stride = dense_truth_stride
         # Dataset category ids of the model's contiguous classes (as detectron2's COCOEvaluator maps them).
         to_contiguous = getattr(self._metadata, "thing_dataset_id_to_contiguous_id", None)
         self._category_of_class = {v: k for k, v in to_contiguous.items()} if to_contiguous else None
@@ -145,7 +146,9 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             write_json(os.path.join(self._output_dir, RESULTS_FILE), records)
         with PathManager.open(self._json_file) as f:
             dataset = json.load(f)
-        dense = DenseTruth.beside(self._json_file, dataset) if self._use_dense_truth else None
+        dense = (
+            DenseTruth.beside(self._json_file, dataset, self._dense_truth_stride) if self._dense_truth_stride else None
+        )
         report = evaluate_densepose(
             DensePoseGroundTruth(dataset, self._json_file),
             records,

@@ -109,6 +109,19 @@ def test_dense_points_are_pixel_centres_with_chart_values(tmp_path):
     np.testing.assert_allclose(pts["u"], iuv[r, c, 1] / 255)
 
 
+def test_stride_keeps_the_pixels_of_a_fixed_grid(tmp_path):
+    dataset, _, inds = write_dataset(tmp_path)
+    people = DensePoseGroundTruth(dataset).annotated[7]
+    full = DenseTruth(tmp_path, dataset).points(7, people)
+    strided = DenseTruth(tmp_path, dataset, stride=3).points(7, people)
+    on_grid = ((full["x"] - 0.5) % 3 == 0) & ((full["y"] - 0.5) % 3 == 0)
+    for key in full:
+        np.testing.assert_array_equal(strided[key], full[key][on_grid])
+    assert 0 < len(strided["x"]) < len(full["x"]) / 6
+    with pytest.raises(ValueError, match="stride.*>= 1.*0"):
+        DenseTruth(tmp_path, dataset, stride=0)
+
+
 def test_missing_dense_data(tmp_path):
     dataset, _, _ = write_dataset(tmp_path)
     assert DenseTruth.beside(tmp_path / "elsewhere" / "annotations.json", dataset) is None
@@ -125,7 +138,7 @@ def test_cli_uses_dense_truth_beside_the_annotations_unless_off(tmp_path, monkey
     write_json(str(tmp_path / "results.json"), [record(7, perfect_from_dense(iuv, BOXES[1]), 0.9)])
     monkeypatch.setattr(cli, "surface_distance", lambda *args: chart_distance)
     args = ["--gt", str(tmp_path / "annotations.json"), "--results", str(tmp_path / "results.json")]
-    report = cli.main(args + ["--plot", str(tmp_path / "rcp.png")])
+    report = cli.main(args + ["--dense-stride", "1", "--plot", str(tmp_path / "rcp.png")])
     pixels = {k: int((inds == k).sum()) for k in (1, 3)}
     assert report["pointwise_dense"]["AUC10"] == pytest.approx(pixels[1] / (pixels[1] + pixels[3]), abs=1e-6)
     assert "dense-truth pixels" in capsys.readouterr().out
