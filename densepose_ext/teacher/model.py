@@ -9,7 +9,7 @@ network's predictions outside the person are never used (inference.py masks them
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from detectron2.config import configurable
@@ -24,6 +24,13 @@ from densepose_ext.structures.targets import DensePoseTargets
 from .crops import person_crops, person_masks_in_boxes, stack_boxes
 from .fcn import TeacherFCN
 from .inference import teacher_chart_labels
+
+
+def _boxes_and_masks(people: Sequence[DensePoseTargets]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(N, 4) XYXY image px boxes (`mask_box`) and (N, 256, 256) uint8 coarse masks of N people (N may be 0)."""
+    if not people:
+        return torch.zeros((0, 4)), torch.zeros((0, 256, 256), dtype=torch.uint8)
+    return torch.stack([t.mask_box for t in people]), torch.stack([t.coarse_masks for t in people])
 
 
 @META_ARCH_REGISTRY.register()
@@ -136,8 +143,7 @@ class DensePoseTeacher(nn.Module):
         if not self.training:
             results = []
             for x, p in zip(batched_inputs, people):
-                boxes = torch.stack([t.mask_box for t in p]) if p else torch.zeros((0, 4))
-                masks = torch.stack([t.coarse_masks for t in p]) if p else torch.zeros((0, 256, 256), dtype=torch.uint8)
+                boxes, masks = _boxes_and_masks(p)
                 results.append({"boxes": boxes, **self.predict_people(x["image"], boxes, masks, boxes)})
             return results
         return self._losses(batched_inputs, people)
@@ -148,11 +154,10 @@ class DensePoseTeacher(nn.Module):
             # No person with a mask in the batch: zero losses that still reach every parameter (DDP).
             zero = sum(p.sum() for p in self.parameters()) * 0
             return {f"loss_densepose_{k}": zero for k in "IUVS"}
-        boxes, index = stack_boxes([torch.stack([t.mask_box for t in p]) for p in people if p])
-        image_of_group = [b for b, p in enumerate(people) if p]
-        index = torch.tensor(image_of_group)[index].to(self.device)
-        boxes = boxes.to(self.device)
-        masks = person_masks_in_boxes(torch.stack([t.coarse_masks for t in targets]), boxes, boxes, self.crop_size)
+        per_image = [_boxes_and_masks(p) for p in people]
+        boxes, index = stack_boxes([b for b, _ in per_image])
+        boxes, index = boxes.to(self.device), index.to(self.device)
+        masks = person_masks_in_boxes(torch.cat([m for _, m in per_image]).to(self.device), boxes, boxes, self.crop_size)
         images = self.normalize([x["image"] for x in batched_inputs])
         outputs = self.people_outputs(images, index, boxes, masks)
         # The crop frame is the ROI frame of the person box, so the student's losses apply unchanged.

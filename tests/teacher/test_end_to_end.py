@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.modeling import build_model
 from detectron2.utils.events import EventStorage
@@ -12,6 +13,7 @@ from detectron2.utils.events import EventStorage
 from densepose_ext.data import DensePoseDatasetMapper, register_densepose_coco
 from densepose_ext.data.annotation import decode_coarse_masks
 from densepose_ext.synth.generate import generate
+from densepose_ext.teacher.__main__ import main as teacher_cli
 from densepose_ext.teacher.accuracy import evaluate_dense_labels
 from densepose_ext.teacher.crops import person_masks_in_boxes
 from densepose_ext.teacher.densify import DensifyResumeError, densify_dataset
@@ -89,11 +91,23 @@ def test_teacher_densify_student(synth, tmp_path):
         densify_dataset(teacher, dicts, str(out), dataset_name="other", image_format=cfg.INPUT.FORMAT,
                         progress=False)
 
+    # The command line writes the same labels from a checkpoint of the same teacher.
+    DetectionCheckpointer(teacher, save_dir=str(tmp_path)).save("teacher")
+    teacher_cli(["densify", "--config", "configs/teacher/densepose_teacher_synth_cpu.yaml",
+                 "--weights", str(tmp_path / "teacher.pth"), "--dataset", NAME, "--out", str(tmp_path / "cli"),
+                 "--no-progress", "MODEL.DENSEPOSE_TEACHER.CROP_SIZE", "32",
+                 "MODEL.DENSEPOSE_TEACHER.CHANNELS", "[32, 32, 32]"])
+    cli_labels = DenseLabels(str(tmp_path / "cli"))
+    assert cli_labels.entries == labels.entries
+    assert all(np.array_equal(cli_labels.iuv(i), labels.iuv(i)) for i in with_masks)
+
     # Teacher accuracy against the dense truth: every person pixel is scored.
     report = evaluate_dense_labels(str(out), str(root / "annotations.json"))
     dense = report["pointwise_dense"]
     assert dense["num_points"] > 10 * report["pointwise"]["num_points"] > 0
     assert 0.0 <= dense["AUC10"] <= dense["AUC30"] <= 1.0
+    summary = teacher_cli(["evaluate", "--labels", str(out), "--annotations", str(root / "annotations.json")])
+    assert summary["pointwise_dense"]["AUC30"] == dense["AUC30"]
 
     # Student: the config's mapper supervises with sparse + dense points, and the R-CNN trains on them.
     student_cfg = tiny_cfg()
