@@ -82,6 +82,9 @@ def test_graph_paths_are_surface_paths_with_unfolded_diagonals():
     graph, xyz = surface_graph(v, f, steiner_points=0)
     d = dijkstra(graph, directed=False, indices=1)
     assert d[3] == pytest.approx(np.sqrt(2), rel=1e-12)
+    # Inconsistently oriented faces (e.g. from a convex hull) get the same diagonal.
+    flipped, _ = surface_graph(v, np.array([[0, 1, 2], [0, 3, 2]]), steiner_points=0)
+    assert dijkstra(flipped, directed=False, indices=1)[3] == pytest.approx(np.sqrt(2), rel=1e-12)
     graph, xyz = surface_graph(v, f, steiner_points=2)
     assert graph.shape[0] == len(xyz) == 4 + 2 * 5  # 5 unique edges, 2 nodes each
     np.testing.assert_allclose(xyz[4:6], np.linspace(v[0], v[1], 4)[1:3])  # Steiner nodes of edge 0-1
