@@ -68,7 +68,7 @@ from scipy.sparse.csgraph import dijkstra
 __all__ = ["MeshGeodesics", "default_cache_dir", "exact_distance"]
 
 # Bump when the table layout or the algorithm changes: old cache files are then ignored.
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 # Pairs are processed in chunks so peak memory stays ~ chunk * 2 * num_candidates * 3 floats.
 _CHUNK = 16384
 
