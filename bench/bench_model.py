@@ -6,15 +6,17 @@
 Each config is measured at its own input size (INPUT.MIN_SIZE_TRAIN's largest value / MAX_SIZE_TRAIN for
 training, MIN_SIZE_TEST / MAX_SIZE_TEST for inference) on random images holding one person-sized box each with
 125 DensePose points and a coarse mask, so the DensePose branch does its full work. Reports seconds per
-training iteration (forward + backward + SGD step, after one warm-up) for `--images-per-batch` images,
-seconds per image at inference, both as wall time and as process CPU time (all threads; less sensitive to other
-jobs on a shared machine, whose load average is reported too), and the peak memory: resident set size of the
-process on CPU (ru_maxrss, which includes the Python runtime) or torch's peak allocated memory on CUDA.
+training iteration (forward + backward + SGD step, after one warm-up) for `--images-per-batch` images (the
+reference trains with 2 per GPU) and seconds per image at inference, both as wall time and as process CPU time
+(all threads; less sensitive to other jobs on a shared machine, whose load average is reported too), and the
+peak memory: resident set size of the process on CPU (ru_maxrss, which includes the Python runtime) or torch's
+peak allocated memory on CUDA. Each config runs in a fresh process so that one's peak does not hide another's.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import time
@@ -73,7 +75,8 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def bench(config_file, device_name, iters, images_per_batch):
+def bench(config_file, device_name, iters, images_per_batch, threads):
+    torch.set_num_threads(threads)
     cfg = get_cfg()
     add_densepose_config(cfg)
     cfg.merge_from_file(config_file)
@@ -85,7 +88,8 @@ def bench(config_file, device_name, iters, images_per_batch):
     train_size = _input_size(max(cfg.INPUT.MIN_SIZE_TRAIN), cfg.INPUT.MAX_SIZE_TRAIN)
     test_size = _input_size(cfg.INPUT.MIN_SIZE_TEST, cfg.INPUT.MAX_SIZE_TEST)
     batch = _inputs(images_per_batch, train_size, generator)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+    # lr 0: the step costs what it always costs, and an untrained from-scratch model cannot diverge into NaN.
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0, momentum=0.9)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     model.train()
@@ -143,9 +147,12 @@ def main():
     parser.add_argument("--images-per-batch", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    # A fresh process per config, so that the peak memory of one does not hide the other's.
+    context = multiprocessing.get_context("spawn")
     for config_file in args.configs:
-        print(json.dumps(bench(config_file, args.device, args.iters, args.images_per_batch)), flush=True)
+        with context.Pool(1) as pool:
+            result = pool.apply(bench, (config_file, args.device, args.iters, args.images_per_batch, args.threads))
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

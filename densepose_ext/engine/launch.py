@@ -36,7 +36,8 @@ def launch(
     machine_rank: int = 0,
     dist_url: str | None = None,
     args: Sequence = (),
-    device: str = "cuda",
+    *,
+    device: str,
 ) -> None:
     """Run `main_func(*args)` in num_processes_per_machine x num_machines processes.
 
