@@ -68,7 +68,7 @@ from scipy.sparse.csgraph import dijkstra
 __all__ = ["MeshGeodesics", "default_cache_dir", "exact_distance"]
 
 # Bump when the table layout or the algorithm changes: old cache files are then ignored.
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 # Pairs are processed in chunks so peak memory stays ~ chunk * 2 * num_candidates * 3 floats.
 _CHUNK = 16384
 
@@ -257,7 +257,8 @@ class MeshGeodesics:
         samples = np.empty(self.num_samples, dtype=np.int64)
         table = np.empty((self.num_samples, num_vertices), dtype=np.float16)
         nearest = np.full(num_vertices, np.inf)
-        nxt = 0
+        nearest[np.setdiff1d(np.arange(num_vertices), self.faces)] = -np.inf  # never sample unused vertices
+        nxt = int(self.faces[0, 0])
         for k in range(self.num_samples):
             samples[k] = nxt
             row = dijkstra(graph, directed=False, indices=nxt)[:num_vertices]

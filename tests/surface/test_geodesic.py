@@ -197,6 +197,12 @@ def test_disconnected_components_are_infinitely_far():
     assert np.isfinite(d[0]) and np.isinf(d[1])
 
 
+def test_vertices_outside_faces_are_never_sampled():
+    v, f, _, _ = prism(8, 4)
+    geo = MeshGeodesics(np.concatenate([np.zeros((5, 3)), v]), f + 5, num_samples=len(v) + 5, cache_dir=False)
+    assert geo.samples.min() >= 5 and len(set(geo.samples[: len(v)].tolist())) == len(v)
+
+
 def test_disk_cache_is_reused_and_deterministic(tmp_path):
     v, f, _, _ = prism(12, 6)
     first = MeshGeodesics(v, f, num_samples=20, cache_dir=tmp_path)
