@@ -162,3 +162,15 @@ def test_select_densepose_proposals_by_iou_class_and_annotation():
     # An image whose targets carry no DensePose field contributes nothing (and no error).
     p.remove("gt_densepose")
     assert len(select_densepose_proposals([p], num_classes=1, iou_threshold=0.7)[0]) == 0
+
+
+def test_densepose_off_is_a_plain_standard_roi_heads():
+    cfg = densepose_cfg("configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml")
+    cfg.MODEL.DENSEPOSE_ON = False
+    heads = build_roi_heads(cfg, {f"p{k}": ShapeSpec(channels=64, stride=2**k) for k in range(2, 7)})
+    assert not any(k.startswith(("densepose", "decoder")) for k in heads.state_dict())
+    heads.eval()
+    d = Instances((96, 96), pred_boxes=Boxes(torch.tensor([[1.0, 2.0, 30.0, 40.0]])),
+                  pred_classes=torch.zeros(1, dtype=torch.long), scores=torch.ones(1))
+    (out,) = heads.forward_with_given_boxes(_features(blob_dataset(1), 64), [d])
+    assert not out.has("pred_densepose")
