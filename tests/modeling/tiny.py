@@ -1,4 +1,6 @@
 """Small configs and hand-built ground truth shared by the modeling tests."""
+import os
+
 import numpy as np
 import torch
 from detectron2.config import get_cfg
@@ -10,13 +12,15 @@ from densepose_ext.surface.parts import FINE_TO_COARSE
 
 import densepose_ext.modeling  # noqa: F401  (registers DensePoseROIHeads)
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 
 def densepose_cfg(config_file=None):
-    """Default config with the DensePose keys, optionally merged with a YAML file."""
+    """Default config with the DensePose keys, optionally merged with a YAML file (relative to the repo root)."""
     cfg = get_cfg()
     add_densepose_config(cfg)
     if config_file:
-        cfg.merge_from_file(config_file)
+        cfg.merge_from_file(os.path.join(REPO, config_file))
     return cfg
 
 
@@ -87,7 +91,6 @@ def blob_dataset(num_images, seed=0, size=(96, 96)):
 def write_blob_densepose_coco(out_dir, num_images, seed=0, size=(96, 96)):
     """Writes `num_images` blob people as a DensePose-COCO split: out_dir/annotations.json + images/."""
     import json
-    import os
 
     from PIL import Image
     from pycocotools import mask as mask_utils
