@@ -1,5 +1,22 @@
-"""densepose_ext: DensePose for detectron2.
+"""densepose_ext: DensePose (Güler et al., CVPR 2018) for detectron2.
 
-Importing the package registers its detectron2 plugins (ROI heads, datasets, evaluator); it reads no files.
+``import densepose_ext`` registers the plugins with detectron2 and reads no file:
+
+- ``DensePoseROIHeads`` in ``ROI_HEADS_REGISTRY`` (densepose_ext.modeling),
+- the DensePose-COCO datasets in ``DatasetCatalog`` (densepose_synth_*, densepose_coco_2014_*; loaded lazily)
+  and the "densepose" data type of detectron2's transforms (densepose_ext.data),
+
+and exports what a detectron2 pipeline plugs in::
+
+    cfg = get_cfg(); add_densepose_config(cfg); cfg.merge_from_file("configs/...yaml")
+    mapper = DensePoseDatasetMapper(cfg, is_train=True)
+    evaluator = DensePoseCOCOEvaluator("densepose_synth_val", output_dir="output")
 """
+from . import data, modeling  # noqa: F401  (registration)
+from .config import add_densepose_config
+from .data import DensePoseDatasetMapper, register_densepose_coco
+from .evaluation import DensePoseCOCOEvaluator
+
 __version__ = "0.1.0"
+
+__all__ = ["DensePoseCOCOEvaluator", "DensePoseDatasetMapper", "add_densepose_config", "register_densepose_coco"]
