@@ -6,8 +6,8 @@ COCO matching/accumulation (cocoeval.py). Ignore regions (crowds, people without
 a detection whose box covers one (IoU >= 0.7; for crowds, share of the detection box inside it) is matched to it
 and so neither counts as a true nor as a false positive, like the reference evaluator's ignore boxes.
 
-Pointwise: every annotated person takes the detection that COCO matching pairs it with by box IoU >= 0.5;
-the geodesic errors at its points feed RCP / AUC (pointwise.py). Points of unmatched people, points predicted
+Pointwise: every annotated person takes the detection that COCO matching pairs it with by box IoU >= 0.5
+(all people competing, annotated or not); the geodesic errors at its points feed RCP / AUC (pointwise.py). Points of unmatched people, points predicted
 as background or outside the detection box have infinite error.
 
 Everything is float64 numpy on the host: results do not depend on the device the model ran on.
@@ -88,24 +88,23 @@ def _ignore_columns(dets: list[tuple[int, dict]], ignored: list[dict]) -> np.nda
     return (_box_overlaps(dets, ignored) >= IGNORE_REGION_OVERLAP).astype(np.float64)
 
 
-def _pointwise_matches(gt: DensePoseGroundTruth, coco_gt, coco_dt, dets_by_image) -> dict[int, int]:
-    """eval_id -> detection id paired by COCO matching on box IoU >= 0.5 (annotated people only)."""
+def _pointwise_matches(gt: DensePoseGroundTruth, coco_dt, dets_by_image) -> dict[int, int]:
+    """eval_id -> detection id for the annotated people, by COCO matching on box IoU >= 0.5.
+
+    Here people without points compete like the others (only crowds are ignore regions): COCO would otherwise
+    pair a detection of an unannotated neighbour with an annotated person it overlaps less than its own."""
+    people = [dict(a, num_keypoints=1) for a in gt.coco_annotations()]
+    coco_gt = make_coco([{"id": i} for i in gt.image_ids()], [{"id": gt.category_id}], people)
     table = SimilarityTable()
     for image_id, dets in dets_by_image.items():
-        annotated, ignored = gt.annotated.get(image_id, []), gt.ignored.get(image_id, [])
-        table.set_image(
-            image_id,
-            [d for d, _ in dets],
-            [a["eval_id"] for a in annotated + ignored],
-            np.concatenate([_box_overlaps(dets, annotated), _ignore_columns(dets, ignored)], axis=1),
-        )
+        anns = gt.annotated.get(image_id, []) + gt.ignored.get(image_id, [])
+        table.set_image(image_id, [d for d, _ in dets], [a["eval_id"] for a in anns], _box_overlaps(dets, anns))
     ev = run_cocoeval(coco_gt, coco_dt, table, match_only_at=POINTWISE_MATCH_IOU)
+    annotated = {a["eval_id"] for anns in gt.annotated.values() for a in anns}
     matches = {}
     for e in ev.evalImgs:
         if e is not None:
-            matches.update(
-                {g: int(d) for g, d, ig in zip(e["gtIds"], e["gtMatches"][0], e["gtIgnore"]) if d and not ig}
-            )
+            matches.update({g: int(d) for g, d in zip(e["gtIds"], e["gtMatches"][0]) if d and g in annotated})
     return matches
 
 
@@ -230,7 +229,7 @@ def evaluate_densepose(
             for det_id, rec in dets
         ],
     )
-    matches = _pointwise_matches(gt, coco_gt, coco_dt, dets_by_image)
+    matches = _pointwise_matches(gt, coco_dt, dets_by_image)
 
     # Pass 1: per image, sample the predictions and queue their geodesics (run in large batches: the distance
     # function's per-call cost dominates otherwise). Pass 2: GPS, COCO tables and pointwise errors.

@@ -314,3 +314,18 @@ def test_false_positive_on_an_image_without_people(people):
     assert rep["num_images"] == 3
     for name in METRICS:
         assert rep[name]["AP"] == pytest.approx(75.0) and rep[name]["AR"] == pytest.approx(100.0), name
+
+
+def test_pointwise_pairs_a_person_with_its_own_detection_not_an_unannotated_neighbours(people):
+    # B (no points) stands just below A; B's detection overlaps A by box IoU 0.86 and scores higher.
+    a = people[0]
+    b = {"id": 8, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [20.0, 40.0, 64.0, 128.0], "area": 8192.0}
+    wrong = perfect_result(a)
+    wrong = DensePoseResult(
+        torch.where(wrong.labels > 0, wrong.labels % 24 + 1, 0).to(torch.uint8),
+        wrong.uv,
+        wrong.box + torch.tensor([0.0, 10.0, 0.0, 10.0]),
+    )
+    rep = run([a, b], [record(1, wrong, 0.99), record(1, perfect_result(a), 0.9)])
+    assert rep["pointwise"]["AUC10"] == pytest.approx(1.0, abs=1e-6)
+    assert rep["GPS"]["AP"] == pytest.approx(100.0)  # B's detection is absorbed by its ignore region
