@@ -89,6 +89,18 @@ def add_densepose_config(cfg: CN) -> None:
     _C.BOOTSTRAP_MODEL.DEVICE = "cuda"
     _C.MODEL.HRNET = CN(new_allowed=True)
 
+    # ---- cross-task cascade (densepose_ext/modeling/cascade.py, paper Sec. 3.3, Fig. 7) ----
+    # A second DensePose stage reads the pooled ROI features + first-stage DensePose outputs (+ the mask
+    # logits when USE_MASKS, + the keypoint heatmaps when USE_KEYPOINTS, which need MODEL.MASK_ON /
+    # KEYPOINT_ON) of the same ROIs; both stages are trained, inference uses the second. ENABLED with
+    # neither auxiliary input is the paper's "DensePose-ST". NUM_STACKED_CONVS: convolutions of the
+    # second stage (CONV_HEAD_DIM channels, CONV_HEAD_KERNEL).
+    h.CASCADE = CN()
+    h.CASCADE.ENABLED = False
+    h.CASCADE.USE_MASKS = False
+    h.CASCADE.USE_KEYPOINTS = False
+    h.CASCADE.NUM_STACKED_CONVS = 8
+
     # ---- evaluation (keys of the reference; the evaluator helper reads them) ----
     _C.DENSEPOSE_EVALUATION = CN()
     _C.DENSEPOSE_EVALUATION.TYPE = "iou"

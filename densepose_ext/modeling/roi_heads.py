@@ -28,6 +28,7 @@ from torch import nn
 
 from ..config import validate_densepose_config
 from ..structures.results import DensePoseResultList
+from .cascade import auxiliary_task_maps, build_densepose_cascade, stage_loss_name, validate_cascade_config
 from .decoder import DensePoseFPNDecoder
 from .head import DensePoseConvHead
 from .inference import densepose_chart_inference
@@ -74,6 +75,7 @@ class DensePoseROIHeads(StandardROIHeads):
         densepose_decoder: Optional[nn.Module] = None,
         densepose_fg_iou_threshold: float = 0.7,
         densepose_loss_weights: Optional[Dict[str, float]] = None,
+        densepose_cascade: Optional[nn.Module] = None,
         **kwargs,
     ):
         """
@@ -85,6 +87,7 @@ class DensePoseROIHeads(StandardROIHeads):
             densepose_decoder: optional {name: map} -> one map (DensePoseFPNDecoder) pooled instead.
             densepose_fg_iou_threshold: FG_IOU_THRESHOLD.
             densepose_loss_weights: keyword weights of `densepose_chart_losses`.
+            densepose_cascade: optional second stage (cascade.DensePoseCascadeStage); see cascade.py.
             kwargs: arguments of StandardROIHeads.
         """
         super().__init__(**kwargs)
@@ -98,6 +101,7 @@ class DensePoseROIHeads(StandardROIHeads):
         self.decoder = densepose_decoder
         self.densepose_fg_iou_threshold = densepose_fg_iou_threshold
         self.densepose_loss_weights = dict(densepose_loss_weights or {})
+        self.densepose_cascade = densepose_cascade
 
     @classmethod
     def from_config(cls, cfg, input_shape: Dict[str, ShapeSpec]) -> dict:
@@ -107,6 +111,7 @@ class DensePoseROIHeads(StandardROIHeads):
 
     @classmethod
     def _init_densepose_head(cls, cfg, input_shape: Dict[str, ShapeSpec]) -> dict:
+        validate_cascade_config(cfg)  # before the early return: a cascade without DensePose is an error
         if not cfg.MODEL.DENSEPOSE_ON:
             return {}
         validate_densepose_config(cfg)
@@ -144,6 +149,7 @@ class DensePoseROIHeads(StandardROIHeads):
             "densepose_head": head,
             "densepose_predictor": DensePoseChartPredictor(cfg, head.n_out_channels),
             "densepose_decoder": decoder,
+            "densepose_cascade": build_densepose_cascade(cfg, in_channels),
             "densepose_fg_iou_threshold": h.FG_IOU_THRESHOLD,
             "densepose_loss_weights": {
                 "part_weight": h.PART_WEIGHTS,
@@ -174,12 +180,20 @@ class DensePoseROIHeads(StandardROIHeads):
         else:
             boxes = [x.pred_boxes for x in instances]
         # The branch runs even on zero boxes so that all its parameters join the graph.
-        outputs = self.densepose_predictor(self.densepose_head(self.densepose_pooler(maps, boxes)))
+        pooled = self.densepose_pooler(maps, boxes)
+        stages = [self.densepose_predictor(self.densepose_head(pooled))]
+        if self.densepose_cascade is not None:  # cascade.py: second stage on the first's outputs
+            task_maps = auxiliary_task_maps(self, self.densepose_cascade, features, boxes)
+            stages.append(self.densepose_cascade(pooled, stages[0], task_maps))
         all_boxes = Boxes.cat(boxes).tensor
         if self.training:
             targets = [t for x in instances if len(x) > 0 for t in x.gt_densepose]
-            return densepose_chart_losses(outputs, all_boxes, targets, **self.densepose_loss_weights)
-        results = densepose_chart_inference(outputs, all_boxes)
+            losses = {}
+            for k, outputs in enumerate(stages):  # every stage is supervised (deep supervision, Sec. 3.3)
+                stage_losses = densepose_chart_losses(outputs, all_boxes, targets, **self.densepose_loss_weights)
+                losses.update({stage_loss_name(name, k): loss for name, loss in stage_losses.items()})
+            return losses
+        results = densepose_chart_inference(stages[-1], all_boxes)
         start = 0
         for x in instances:
             x.pred_densepose = DensePoseResultList(results[start : start + len(x)])
