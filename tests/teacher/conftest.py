@@ -1,11 +1,2 @@
-import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Two shared cores: keep each test on one thread (restored afterwards).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+# Two shared cores: every teacher test runs on one torch thread, with the data tests' autouse fixture.
+from tests.data.conftest import _one_thread  # noqa: F401
