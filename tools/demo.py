@@ -105,6 +105,7 @@ class Demo:
         from detectron2.data import DatasetCatalog, build_detection_test_loader
         from detectron2.evaluation import inference_on_dataset
         from detectron2.modeling import build_model
+        from detectron2.utils.logger import setup_logger
 
         import densepose_ext.modeling  # noqa: F401  (registers DensePoseROIHeads)
         from densepose_ext.data import DensePoseDatasetMapper, register_densepose_coco
@@ -117,6 +118,7 @@ class Demo:
         gt_file = self.split_dir("val") / "annotations.json"
         if VAL_DATASET not in DatasetCatalog.list():
             register_densepose_coco(VAL_DATASET, str(gt_file), str(self.split_dir("val") / "images"))
+        setup_logger(name="detectron2")  # inference_on_dataset's progress lines
         cfg = self._cfg()
         model = build_model(cfg)
         DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
@@ -206,15 +208,15 @@ def summarize(reports: dict, bbox: dict, seconds: float) -> dict:
     return out
 
 
+def _fmt(value: Optional[float], digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def check_floor(metrics: dict) -> list[str]:
     """The ways `metrics` miss the accuracy floor of the demo (empty when it is met)."""
     values = {"GPS AP": metrics["kappa"]["global"]["GPS"]["AP"], "AUC30": metrics["pointwise"]["AUC30"]}
     return [f"{name} {_fmt(values[name], 3)} < {floor}" for name, floor in FLOOR.items()
             if values[name] is None or values[name] < floor]
-
-
-def _fmt(value: Optional[float], digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def print_summary(demo: Demo, metrics: dict, minutes: float) -> None:
