@@ -68,7 +68,7 @@ from scipy.sparse.csgraph import dijkstra
 __all__ = ["MeshGeodesics", "default_cache_dir", "exact_distance"]
 
 # Bump when the table layout or the algorithm changes: old cache files are then ignored.
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 # Pairs are processed in chunks so peak memory stays ~ chunk * 2 * num_candidates * 3 floats.
 _CHUNK = 16384
 
@@ -211,8 +211,8 @@ class MeshGeodesics:
             num_samples: far-field sample vertices (capped at V). More: smaller detours, bigger table.
             num_candidates: samples kept per face (capped at num_samples).
             steiner_points: extra graph nodes per edge (0 = edges only; see module docstring).
-            local_radius: metres covered by the near-field table; None = the median over faces of
-                the distance to the farthest candidate sample (~7 cm on the body mesh).
+            local_radius: metres covered by the near-field table; None = 1.5 x the median over faces
+                of the distance to the farthest candidate sample (~10 cm on the body mesh).
             cache_dir: see module docstring.
         """
         self.vertices, self.faces = _check_mesh(vertices, faces)
@@ -278,7 +278,9 @@ class MeshGeodesics:
         radius = self._requested_radius
         if radius is None:
             finite = reach[np.isfinite(reach)]
-            radius = float(np.median(finite)) if len(finite) else 0.0
+            # 1.5x: pairs just beyond a face's candidate ring still get the near table (5-10 cm band on
+            # the body: 2.7 % -> 1.9 %, for 65 -> 96 MB of tables).
+            radius = 1.5 * float(np.median(finite)) if len(finite) else 0.0
         # The near table only needs millimetres, and the vertex graph is ~10x cheaper per Dijkstra run.
         if self.steiner_points:
             graph, node_xyz = surface_graph(self.vertices, self.faces, 0)
