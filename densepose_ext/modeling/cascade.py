@@ -50,14 +50,18 @@ def validate_cascade_config(cfg) -> None:
 def resize_to_roi(maps: torch.Tensor, resolution: int) -> torch.Tensor:
     """(N, C, h, w) maps over ROI boxes -> (N, C, R, R) over the same boxes (R = `resolution`).
 
-    All inputs cover their whole ROI box (ROI frame), so resizing with align_corners=False keeps cells
-    aligned; antialiasing averages the finer predictor grids instead of picking every k-th cell.
+    All inputs cover their whole ROI box (ROI frame). A finer map is area-averaged: each output cell is the
+    mean of the input cells it covers (exact for the integer ratios of the predictor and keypoint grids), so
+    nothing leaks across cell borders. A coarser map is upsampled bilinearly with align_corners=False
+    (cell centres at (c + 0.5) / size of the box in both grids).
     """
     if maps.shape[-2:] == (resolution, resolution):
         return maps
     if maps.shape[0] == 0:
         return maps.new_zeros((0, maps.shape[1], resolution, resolution))
-    return F.interpolate(maps, size=(resolution, resolution), mode="bilinear", align_corners=False, antialias=True)
+    if min(maps.shape[-2:]) >= resolution:
+        return F.adaptive_avg_pool2d(maps, resolution)
+    return F.interpolate(maps, size=(resolution, resolution), mode="bilinear", align_corners=False)
 
 
 class DensePoseCascadeStage(nn.Module):
