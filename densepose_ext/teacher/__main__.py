@@ -1,6 +1,7 @@
 """Command line of the teacher pipeline.
 
     python -m densepose_ext.teacher densify --config CFG --weights W --dataset NAME --out DIR [opts KEY VALUE ...]
+    python -m densepose_ext.teacher densify --config CFG --nearest-points --dataset NAME --out DIR   (baseline)
     python -m densepose_ext.teacher evaluate --labels DIR --annotations annotations.json [--out report.json]
 
 `densify` writes the teacher's dense labels of a registered dataset (resumable; labels.py describes DIR);
@@ -30,9 +31,7 @@ def build_teacher_config(config_file: str, opts: Sequence[str]):
 
 
 def _densify(args: argparse.Namespace) -> dict:
-    from detectron2.checkpoint import DetectionCheckpointer
     from detectron2.data import DatasetCatalog
-    from detectron2.modeling import build_model
 
     import densepose_ext.data  # noqa: F401  (registers the builtin datasets)
 
@@ -41,18 +40,29 @@ def _densify(args: argparse.Namespace) -> dict:
     cfg = build_teacher_config(args.config, args.opts)
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = build_model(cfg)
-    DetectionCheckpointer(model).load(args.weights)
     index = densify_dataset(
-        model,
-        DatasetCatalog.get(args.dataset),
-        args.out,
-        dataset_name=args.dataset,
-        image_format=cfg.INPUT.FORMAT,
-        weights=args.weights,
+        _labeller(cfg, args), DatasetCatalog.get(args.dataset), args.out, dataset_name=args.dataset,
         progress=not args.no_progress,
     )
     return {"out": args.out, "num_labelled_people": len(index["annotations"])}
+
+
+def _labeller(cfg, args: argparse.Namespace):
+    """The teacher of `--weights`, or the nearest-point baseline at the config's crop size."""
+    if args.nearest_points:
+        from .nearest import NearestPointLabeller
+
+        return NearestPointLabeller(cfg.MODEL.DENSEPOSE_TEACHER.CROP_SIZE)
+    if not args.weights:
+        raise SystemExit("densify: --weights is required (or --nearest-points for the baseline)")
+    from detectron2.checkpoint import DetectionCheckpointer
+    from detectron2.modeling import build_model
+
+    from .densify import TeacherLabeller
+
+    model = build_model(cfg)
+    DetectionCheckpointer(model).load(args.weights)
+    return TeacherLabeller(model, cfg.INPUT.FORMAT, args.weights)
 
 
 def _evaluate(args: argparse.Namespace) -> dict:
@@ -72,7 +82,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("densify", help="write the teacher's dense labels of a dataset")
     d.add_argument("--config", required=True, help="teacher config (configs/teacher/*.yaml)")
-    d.add_argument("--weights", required=True, help="teacher checkpoint (train_net.py output)")
+    d.add_argument("--weights", default="", help="teacher checkpoint (train_net.py output)")
+    d.add_argument("--nearest-points", action="store_true",
+                   help="baseline instead of the teacher: each person cell takes its nearest annotated point")
     d.add_argument("--dataset", required=True, help="registered dataset name, e.g. densepose_synth_train")
     d.add_argument("--out", required=True, help="labels directory (resumed if it exists)")
     d.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")

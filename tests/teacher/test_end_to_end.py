@@ -16,7 +16,7 @@ from densepose_ext.synth.generate import generate
 from densepose_ext.teacher.__main__ import main as teacher_cli
 from densepose_ext.teacher.accuracy import evaluate_dense_labels
 from densepose_ext.teacher.crops import person_masks_in_boxes
-from densepose_ext.teacher.densify import DensifyResumeError, densify_dataset
+from densepose_ext.teacher.densify import DensifyResumeError, TeacherLabeller, densify_dataset
 from densepose_ext.teacher.labels import DenseLabels
 from densepose_ext.teacher.student_mapper import DenseLabelsDatasetMapper, build_densepose_train_mapper
 from tests.modeling.tiny import densepose_cfg, tiny_cfg
@@ -69,7 +69,7 @@ def test_teacher_densify_student(synth, tmp_path):
     assert np.mean(history[-3:]) < history[0]  # it learns from the sparse points
 
     out = tmp_path / "labels"
-    index = densify_dataset(teacher, dicts, str(out), dataset_name=NAME, image_format=cfg.INPUT.FORMAT,
+    index = densify_dataset(TeacherLabeller(teacher, cfg.INPUT.FORMAT), dicts, str(out), dataset_name=NAME,
                             progress=False)
     with_masks = {a["id"]: a for d in dicts for a in d["annotations"] if "dp_masks" in a}
     assert sorted(int(k) for k in index["annotations"]) == sorted(with_masks)
@@ -83,12 +83,12 @@ def test_teacher_densify_student(synth, tmp_path):
     # Resume: nothing left to do, same index; another teacher setting is refused.
     stamp = (out / "index.json").stat().st_mtime_ns
     label_files = sorted(p.stat().st_mtime_ns for p in (out / "labels").iterdir())
-    assert densify_dataset(teacher, dicts, str(out), dataset_name=NAME, image_format=cfg.INPUT.FORMAT,
+    assert densify_dataset(TeacherLabeller(teacher, cfg.INPUT.FORMAT), dicts, str(out), dataset_name=NAME,
                            progress=False) == index
     assert sorted(p.stat().st_mtime_ns for p in (out / "labels").iterdir()) == label_files
     assert (out / "index.json").stat().st_mtime_ns >= stamp
     with pytest.raises(DensifyResumeError, match="densified with"):
-        densify_dataset(teacher, dicts, str(out), dataset_name="other", image_format=cfg.INPUT.FORMAT,
+        densify_dataset(TeacherLabeller(teacher, cfg.INPUT.FORMAT), dicts, str(out), dataset_name="other",
                         progress=False)
 
     # The command line writes the same labels from a checkpoint of the same teacher.
