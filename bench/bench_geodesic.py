@@ -36,6 +36,11 @@ def random_surface_points(vertices: np.ndarray, faces: np.ndarray, n: int, rng: 
     return face, np.stack([1 - s, s * (1 - r[:, 1]), s * r[:, 1]], axis=1)
 
 
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2 ** 20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mesh", help="npz with vertices (V,3) metres and faces (F,3); default: get_surface()")
@@ -61,6 +66,7 @@ def main() -> None:
                                      steiner_points=args.steiner_points,
                                      local_radius=args.local_radius).items() if v is not None}
 
+    baseline_mb = current_rss_mb()  # imports (torch, detectron2 via densepose_ext) are not ours
     with tempfile.TemporaryDirectory() as cache:
         start = time.perf_counter()
         MeshGeodesics(vertices, faces, cache_dir=cache, **options)
@@ -109,6 +115,8 @@ def main() -> None:
         "table_bytes_in_memory": int(geo.table_bytes),
         "pairs": args.pairs, "query_s": round(query_s, 3), "pairs_per_s": round(args.pairs / query_s),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_before_build_mb": round(baseline_mb, 1),
+        "peak_rss_increase_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - baseline_mb, 1),
         "exact_pairs": int(ok.sum()), "exact_s": round(exact_s, 1),
         "mean_rel_err": round(float(np.abs(rel).mean()), 5), "mean_signed_rel_err": round(float(rel.mean()), 5),
         "max_rel_err": round(float(np.abs(rel).max()), 5),

