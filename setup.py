@@ -30,6 +30,6 @@ setup(
         # `make setup` with --no-deps (its warp-lang dependency is optional and very large).
         "synth": ["roma", "safetensors", "trimesh", "pyyaml", "requests", "numba", "scikit-image"],
         # gdist: exact geodesics, the reference the surface's fast geodesics are tested against.
-        "test": ["pytest", "pytest-timeout", "gdist", "potpourri3d"],
+        "test": ["pytest", "pytest-timeout", "gdist"],
     },
 )
