@@ -3,7 +3,10 @@
 The ROIAlign features of each DensePose ROI feed the first DensePose stage and, when enabled, the
 mask and keypoint branches of detectron2's StandardROIHeads run on the same ROIs. A second-stage
 refinement unit reads the pooled features concatenated with every first-stage output, all resized
-to the DensePose ROI frame (POOLER_RESOLUTION^2), and predicts DensePose again. Both stages are
+to the DensePose ROI frame (POOLER_RESOLUTION^2), and predicts DensePose again. Logits enter as
+bounded maps (segmentation softmax, mask sigmoid, keypoint heatmaps relative to their peak): raw
+logits grow during training and, fed back through the second stage, made from-scratch training
+diverge within 20 iterations on DensePose-Synth. Both stages are
 trained with the DensePose losses (deep supervision); inference reads the last stage.
 
 With neither masks nor keypoints this is the paper's "DensePose-ST" row: the single-task network
@@ -95,11 +98,11 @@ class DensePoseCascadeStage(nn.Module):
         Args:
             pooled: (N, C, R, R) ROIAlign features of the first stage.
             first: first-stage outputs, (N, *, S, S) each.
-            task_maps: auxiliary logits (N, C_k, h_k, w_k) of the same ROIs (mask logits, keypoint heatmaps).
+            task_maps: auxiliary maps (N, C_k, h_k, w_k) of the same ROIs (`auxiliary_task_maps`).
         Returns:
             second-stage DensePoseChartOutput, (N, *, S, S).
         """
-        maps = [first.coarse_segm, first.fine_segm, first.u, first.v, *task_maps]
+        maps = [first.coarse_segm.softmax(dim=1), first.fine_segm.softmax(dim=1), first.u, first.v, *task_maps]
         x = torch.cat([pooled] + [resize_to_roi(m, self.resolution) for m in maps], dim=1)
         return self.predictor(self.head(x))
 
@@ -154,19 +157,31 @@ def _task_logits(pooler, head: nn.Module, in_features: List[str], features: Dict
 def auxiliary_task_maps(
     roi_heads: nn.Module, stage: DensePoseCascadeStage, features: Dict[str, torch.Tensor], boxes: List[Boxes]
 ) -> List[torch.Tensor]:
-    """The task maps `stage` reads, for the DensePose ROIs `boxes` (per image, image px): mask logits
-    (N, C_m, M, M) and/or keypoint heatmap logits (N, K, H, H), computed by the StandardROIHeads' own
-    mask/keypoint heads (their poolers and input features)."""
+    """The task maps `stage` reads, for the DensePose ROIs `boxes` (per image, image px), computed by the
+    StandardROIHeads' own mask/keypoint heads (their poolers and input features), ROI frame:
+    mask probabilities sigmoid(logits) (N, C_m, M, M) and/or keypoint heatmaps (N, K, H, H) as
+    `relative_heatmaps` of the keypoint logits."""
     maps = []
     if stage.use_masks:
-        maps.append(_task_logits(roi_heads.mask_pooler, roi_heads.mask_head, roi_heads.mask_in_features, features, boxes))
+        logits = _task_logits(roi_heads.mask_pooler, roi_heads.mask_head, roi_heads.mask_in_features, features, boxes)
+        maps.append(logits.sigmoid())
     if stage.use_keypoints:
-        maps.append(
-            _task_logits(
-                roi_heads.keypoint_pooler, roi_heads.keypoint_head, roi_heads.keypoint_in_features, features, boxes
-            )
+        logits = _task_logits(
+            roi_heads.keypoint_pooler, roi_heads.keypoint_head, roi_heads.keypoint_in_features, features, boxes
         )
+        maps.append(relative_heatmaps(logits))
     return maps
+
+
+def relative_heatmaps(logits: torch.Tensor) -> torch.Tensor:
+    """(N, K, H, W) keypoint logits -> the spatial softmax of each map divided by its peak, in (0, 1].
+
+    detectron2 trains keypoint logits with a spatial softmax, so only differences within one map matter:
+    exp(logit - max) keeps that meaning, is 1 at the predicted location and does not vanish like the
+    softmax itself (about 1 / (H W) everywhere on an untrained head)."""
+    if logits.numel() == 0:
+        return logits
+    return torch.exp(logits - logits.amax(dim=(2, 3), keepdim=True))
 
 
 def stage_loss_name(name: str, stage: int) -> str:

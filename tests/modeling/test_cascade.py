@@ -10,7 +10,12 @@ from detectron2.modeling import build_model, build_roi_heads
 from detectron2.structures import BitMasks, Instances, Keypoints
 from detectron2.utils.events import EventStorage
 
-from densepose_ext.modeling.cascade import DensePoseCascadeStage, resize_to_roi, validate_cascade_config
+from densepose_ext.modeling.cascade import (
+    DensePoseCascadeStage,
+    relative_heatmaps,
+    resize_to_roi,
+    validate_cascade_config,
+)
 from densepose_ext.modeling.inference import densepose_chart_inference
 
 from .tiny import REPO, blob_dataset, densepose_cfg, tiny_cfg
@@ -96,6 +101,16 @@ def test_resize_to_roi_keeps_the_roi_frame():
     big = resize_to_roi(ramp, 4)
     assert big.shape == (1, 1, 4, 4) and torch.allclose(big[0, 0, 1:3, 1:3].mean(), ramp.mean())
     assert torch.allclose(big[0, 0, 0, 0], torch.tensor(0.0)) and torch.allclose(big[0, 0, 3, 3], torch.tensor(3.0))
+
+
+def test_relative_heatmaps_peak_at_one_and_ignore_offsets():
+    logits = torch.randn(3, 17, 8, 8, generator=torch.Generator().manual_seed(0))
+    maps = relative_heatmaps(logits)
+    assert torch.allclose(maps.amax(dim=(2, 3)), torch.ones(3, 17))
+    assert (maps > 0).all() and (maps <= 1).all()
+    assert torch.allclose(relative_heatmaps(logits + 100.0), maps)  # a constant shift does not change the softmax
+    peak = logits.flatten(2).argmax(dim=2)
+    assert torch.equal(maps.flatten(2).argmax(dim=2), peak)
 
 
 def multitask_blob_dataset(num_images, seed=0, size=(64, 64)):
