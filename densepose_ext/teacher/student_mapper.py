@@ -7,8 +7,6 @@ flip mirrored through the surface). The DensePose losses are unchanged: dense la
 """
 from __future__ import annotations
 
-from typing import Optional
-
 from detectron2.config import configurable
 from fvcore.transforms.transform import Transform
 

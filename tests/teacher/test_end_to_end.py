@@ -1,6 +1,5 @@
 """Teacher -> densify -> student on a handful of DensePose-Synth images (small sizes; about a minute)."""
 import copy
-import json
 
 import numpy as np
 import pytest
