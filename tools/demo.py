@@ -123,8 +123,9 @@ class Demo:
         model = build_model(cfg)
         DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
         eval_dir = self.out / "eval"
-        evaluator = DensePoseCOCOEvaluator(VAL_DATASET, output_dir=str(eval_dir), distributed=False, kappa_mode="global")
+        # the loader first: loading the dataset records its category mapping, which the evaluator reads
         loader = build_detection_test_loader(cfg, VAL_DATASET, mapper=DensePoseDatasetMapper(cfg, False))
+        evaluator = DensePoseCOCOEvaluator(VAL_DATASET, output_dir=str(eval_dir), distributed=False, kappa_mode="global")
         log(f"evaluate: {self.num['val']} val images (detectron2 logs progress)")
         start = time.perf_counter()
         with torch.no_grad():
@@ -205,6 +206,7 @@ def summarize(reports: dict, bbox: dict, seconds: float) -> dict:
     out["pointwise"] = {k: global_report["pointwise"][k] for k in ("AUC10", "AUC30")}
     out["pointwise"]["num_points"] = global_report["pointwise"]["num_points"]
     out["num_images"], out["num_people"] = global_report["num_images"], global_report["num_people"]
+    out["num_detections"] = global_report["num_detections"]
     return out
 
 

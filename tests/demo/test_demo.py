@@ -44,6 +44,8 @@ def test_outputs_and_metrics(first_run):
     assert metrics["kappa"]["per-part"]["kappa"]["mode"] == "per-part"
     assert set(metrics["bbox"]) == {"AP", "AP50", "AP75"}
     assert metrics["num_images"] == 2
+    # the evaluator scored the model's person detections (their category mapped to the dataset's person id)
+    assert metrics["num_detections"] > 0
     for key in ("AUC10", "AUC30"):
         assert metrics["pointwise"][key] is None or 0.0 <= metrics["pointwise"][key] <= 1.0
     assert cv2.imread(str(out / "rcp.png")) is not None
