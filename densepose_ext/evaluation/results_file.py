@@ -13,11 +13,13 @@ read back differs from the model output by at most 1/510 in chart units.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from densepose_ext.inference_io.atomic import atomic_write_bytes
 from densepose_ext.structures.results import DensePoseResult, decode, encode
@@ -44,7 +46,9 @@ def result_records(
             "category_id": int(category_id),
             "bbox": [float(box[0]), float(box[1]), float(box[2] - box[0]), float(box[3] - box[1])],
             "score": float(score),
-            "densepose": encode(result),
+            # The grid covers the detection box. detectron2's postprocess rescales pred_boxes to the output
+            # image but not result.box, which stays in the network-input frame: use the detection's box.
+            "densepose": encode(dataclasses.replace(result, box=torch.as_tensor(box, dtype=torch.float32))),
         }
         for category_id, box, score, result in zip(category_ids, boxes, np.asarray(scores).tolist(), results)
     ]
