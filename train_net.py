@@ -16,12 +16,12 @@ from detectron2.data import build_detection_test_loader, build_detection_train_l
 from detectron2.engine import DefaultTrainer, default_argument_parser, default_setup
 from detectron2.evaluation import verify_results
 
-import densepose_ext  # noqa: F401  (registers datasets, ROI heads, ...)
-import densepose_ext.modeling  # noqa: F401  (registers DensePoseROIHeads)
+import densepose_ext  # noqa: F401  (registers datasets, ROI heads, teacher, ...)
 from densepose_ext.config import add_densepose_config
 from densepose_ext.data import DensePoseDatasetMapper
 from densepose_ext.engine import launch
 from densepose_ext.evaluation import DensePoseCOCOEvaluator
+from densepose_ext.teacher import build_densepose_train_mapper
 
 
 class Trainer(DefaultTrainer):
@@ -29,7 +29,7 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_train_loader(cls, cfg):
-        return build_detection_train_loader(cfg, mapper=DensePoseDatasetMapper(cfg, True))
+        return build_detection_train_loader(cfg, mapper=build_densepose_train_mapper(cfg))
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):

@@ -14,11 +14,12 @@ builtins.open = spy
 import densepose_ext
 builtins.open = real_open
 from detectron2.data import DatasetCatalog
-from detectron2.modeling import ROI_HEADS_REGISTRY
+from detectron2.modeling import META_ARCH_REGISTRY, ROI_HEADS_REGISTRY
 print(json.dumps({
     "opened": [f for f in opened if "densepose_ext" in f and not f.endswith(".py")],
     "heavy": sorted(m for m in ("anny", "av", "numba", "skimage", "gdist") if m in sys.modules),
     "roi_head": "DensePoseROIHeads" in ROI_HEADS_REGISTRY,
+    "teacher": "DensePoseTeacher" in META_ARCH_REGISTRY,
     "datasets": sorted(d for d in DatasetCatalog.list() if d.startswith("densepose_")),
 }))
 """
@@ -29,5 +30,5 @@ def test_import_registers_plugins_without_io():
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["opened"] == []
     assert report["heavy"] == []
-    assert report["roi_head"]
+    assert report["roi_head"] and report["teacher"]
     assert {"densepose_synth_train", "densepose_synth_val"} <= set(report["datasets"])
