@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from densepose_ext.data.validate import check_densepose_coco
-from densepose_ext.evaluation.sampling import box256_to_image
+from densepose_ext.data.annotation import box256_to_image
 
 
 class DensePoseGroundTruth:

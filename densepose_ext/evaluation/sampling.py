@@ -12,22 +12,6 @@ from typing import Optional, Sequence
 import numpy as np
 
 
-def box256_to_image(dp_x: np.ndarray, dp_y: np.ndarray, bbox_xywh: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Box-256 point coordinates -> image px: ``x = bbox_x + dp_x * bbox_w / 256`` (FORMATS.md).
-
-    Args:
-        dp_x, dp_y: (P,) in [0, 256).
-        bbox_xywh: the annotation's bbox [x, y, w, h] in image px.
-    Returns:
-        x, y: (P,) float64 image px.
-    """
-    bx, by, bw, bh = (float(v) for v in bbox_xywh)
-    return (
-        bx + np.asarray(dp_x, dtype=np.float64) * (bw / 256.0),
-        by + np.asarray(dp_y, dtype=np.float64) * (bh / 256.0),
-    )
-
-
 def cell_index(coord: np.ndarray, lo: np.ndarray, hi: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Grid cell along one axis of a box frame, broadcasting over all arguments.
 

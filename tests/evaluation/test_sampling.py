@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 
-from densepose_ext.evaluation.sampling import box256_to_image, sample_results
+from densepose_ext.data.annotation import box256_to_image
+from densepose_ext.evaluation.sampling import sample_results
 
 
 def sample_reference(x, y, boxes, labels, uv):
