@@ -89,14 +89,14 @@ def _record(image_id: int, box: np.ndarray, score: float, rng: np.random.Generat
     labels = _blocky(rng, h, w)
     ramp = np.stack(np.meshgrid(np.linspace(0, 1, w), np.linspace(0, 1, h))[::-1]).astype(np.float32)
     uv = np.where(labels > 0, (ramp + rng.random((2, 1, 1), dtype=np.float32)) % 1.0, 0.0).astype(np.float32)
-    result = DensePoseResult(torch.from_numpy(labels), torch.from_numpy(uv), torch.tensor(box, dtype=torch.float32))
+    result = DensePoseResult(torch.from_numpy(labels), torch.from_numpy(uv))
     x0, y0, x1, y1 = box.tolist()
     return {
         "image_id": image_id,
         "category_id": 1,
         "bbox": [x0, y0, x1 - x0, y1 - y0],
         "score": float(score),
-        "densepose": encode(result),
+        "densepose": encode(result, box),
     }
 
 

@@ -52,8 +52,8 @@ def _score(model, samples):
     with torch.no_grad():
         for inp, detections, points in samples:
             (out,) = model.inference([inp], detected_instances=[detections], do_postprocess=False)
-            for result, (px, py, part, u, v) in zip(out.pred_densepose, points):
-                x0, y0, x1, y1 = result.box.tolist()
+            for result, box, (px, py, part, u, v) in zip(out.pred_densepose, out.pred_boxes.tensor, points):
+                x0, y0, x1, y1 = box.tolist()  # the result's grid lies over its detection box
                 h, w = result.labels.shape
                 col = np.clip(((px - x0) / max(x1 - x0, 1e-6) * w).astype(int), 0, w - 1)
                 row = np.clip(((py - y0) / max(y1 - y0, 1e-6) * h).astype(int), 0, h - 1)

@@ -4,22 +4,20 @@ A JSON list of detection records, COCO results style, one per detected person::
 
     {"image_id": int, "category_id": int (the person category of the ground truth),
      "bbox": [x, y, w, h] image px, "score": float,
-     "densepose": densepose_ext.structures.results.encode(result)}
+     "densepose": densepose_ext.structures.results.encode(result, box)}
 
-``densepose`` holds the result's own box (XYXY image px), its size (H, W) and a base64 PNG of its labels and
-U, V in the box frame at box resolution (docs/FORMAT_results.md). U and V are stored as round(255 U): a result
-read back differs from the model output by at most 1/510 in chart units.
+``densepose`` holds the detection box (XYXY image px, the same box as ``bbox``), the result's size (H, W) and a
+base64 PNG of its labels and U, V in the box frame (docs/FORMAT_results.md). U and V are stored as round(255 U):
+a result read back differs from the model output by at most 1/510 in chart units.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
 from densepose_ext.inference_io.atomic import atomic_write_bytes
 from densepose_ext.structures.results import DensePoseResult, decode, encode
@@ -37,7 +35,8 @@ def result_records(
     """Records of one image's N detections.
 
     Args:
-        category_ids: N dataset category ids; boxes: (N, 4) XYXY image px; scores: (N,); results: N results.
+        category_ids: N dataset category ids; boxes: (N, 4) XYXY image px, the detection boxes (the output image's
+            pred_boxes); scores: (N,); results: N results, result k laid over box k.
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     return [
@@ -46,9 +45,7 @@ def result_records(
             "category_id": int(category_id),
             "bbox": [float(box[0]), float(box[1]), float(box[2] - box[0]), float(box[3] - box[1])],
             "score": float(score),
-            # The grid covers the detection box. detectron2's postprocess rescales pred_boxes to the output
-            # image but not result.box, which stays in the network-input frame: use the detection's box.
-            "densepose": encode(dataclasses.replace(result, box=torch.as_tensor(box, dtype=torch.float32))),
+            "densepose": encode(result, box),
         }
         for category_id, box, score, result in zip(category_ids, boxes, np.asarray(scores).tolist(), results)
     ]
@@ -81,5 +78,5 @@ def load_results(path: str) -> list[dict[str, Any]]:
 
 def decode_arrays(densepose: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A record's ``densepose`` -> box (4,) float64 XYXY image px, labels (H, W) uint8 0..24, uv (2, H, W) float32."""
-    result = decode(densepose)
-    return result.box.numpy().astype(np.float64), result.labels.numpy(), result.uv.numpy()
+    result, box = decode(densepose)
+    return box.numpy().astype(np.float64), result.labels.numpy(), result.uv.numpy()

@@ -12,7 +12,7 @@ A record holds, for one input image or video frame:
 Formats (docs/apply_net.md shows how to read each without densepose_ext):
     npz   numpy alone: np.load(path); keys file_name, frame, image_size, boxes, scores, labels_<k>, uv_<k>.
     json  json alone: {"file_name", "frame", "image_size", "boxes", "scores", "densepose": [
-          structures.results.encode(...) per person]} (IUV of each box as a base64 PNG, U/V / 255).
+          structures.results.encode(result_k, boxes[k]) per person]} (IUV of each box as a base64 PNG, U/V / 255).
     pth   torch alone (torch.load(path, weights_only=True)): the json fields with tensors, "densepose" a
           list of {"labels", "uv", "box"} tensors.
 """
@@ -32,8 +32,8 @@ FORMATS = ("npz", "json", "pth")
 
 
 def _results(det: ImageDetections) -> list[DensePoseResult]:
-    return [DensePoseResult(torch.from_numpy(lab), torch.from_numpy(uv), torch.from_numpy(box))
-            for lab, uv, box in zip(det.labels, det.uv, det.boxes)]
+    """The N box-relative results of `det`; result k lies over det.boxes[k]."""
+    return [DensePoseResult(torch.from_numpy(lab), torch.from_numpy(uv)) for lab, uv in zip(det.labels, det.uv)]
 
 
 def _npz_bytes(file_name: str, frame: int, det: ImageDetections) -> bytes:
@@ -50,14 +50,15 @@ def _npz_bytes(file_name: str, frame: int, det: ImageDetections) -> bytes:
 def _json_bytes(file_name: str, frame: int, det: ImageDetections) -> bytes:
     record = {"file_name": file_name, "frame": frame, "image_size": list(det.image_size),
               "boxes": det.boxes.tolist(), "scores": det.scores.tolist(),
-              "densepose": [encode(r) for r in _results(det)]}
+              "densepose": [encode(r, box) for r, box in zip(_results(det), det.boxes)]}
     return json.dumps(record).encode("utf-8")
 
 
 def _pth_bytes(file_name: str, frame: int, det: ImageDetections) -> bytes:
     record = {"file_name": file_name, "frame": frame, "image_size": list(det.image_size),
               "boxes": torch.from_numpy(det.boxes), "scores": torch.from_numpy(det.scores),
-              "densepose": [{"labels": r.labels, "uv": r.uv, "box": r.box} for r in _results(det)]}
+              "densepose": [{"labels": r.labels, "uv": r.uv, "box": torch.from_numpy(box)}
+                            for r, box in zip(_results(det), det.boxes)]}
     buffer = io.BytesIO()
     torch.save(record, buffer)
     return buffer.getvalue()
@@ -93,7 +94,7 @@ def load_record(path: str) -> tuple[dict[str, Any], ImageDetections]:
     if fmt == "json":
         with open(path, encoding="utf-8") as f:
             record = json.load(f)
-        people = [{"labels": r.labels, "uv": r.uv} for r in map(decode, record["densepose"])]
+        people = [{"labels": r.labels, "uv": r.uv} for r, _ in map(decode, record["densepose"])]
     elif fmt == "pth":
         record = torch.load(path, weights_only=True)
         people = record["densepose"]

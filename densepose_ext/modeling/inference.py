@@ -15,12 +15,12 @@ def densepose_chart_inference(outputs: DensePoseChartOutput, boxes: torch.Tensor
 
     Args:
         outputs: predictor outputs for N detections (ROI SxS frames of `boxes`).
-        boxes: (N, 4) XYXY image px.
+        boxes: (N, 4) XYXY image px (network-input frame); they set each result's resolution only.
     Returns:
-        N results. Each resizes the SxS maps bilinearly to the box frame at box resolution (see
-        `densepose_ext.structures.results`), takes the arg-max fine part, sets it to background (0)
-        where the coarse segmentation's arg-max is background, and reads U, V from the chosen part's
-        channel, clamped to [0, 1] (0 on background).
+        N box-relative results. Each resizes the SxS maps bilinearly to box resolution (H, W) =
+        `box_resolution(box)` (see `densepose_ext.structures.results`), takes the arg-max fine part,
+        sets it to background (0) where the coarse segmentation's arg-max is background, and reads U, V
+        from the chosen part's channel, clamped to [0, 1] (0 on background).
     """
     if len(outputs) != boxes.shape[0]:
         raise ValueError(f"densepose_chart_inference: {len(outputs)} outputs for {boxes.shape[0]} boxes")
@@ -36,5 +36,5 @@ def densepose_chart_inference(outputs: DensePoseChartOutput, boxes: torch.Tensor
         labels = fine.argmax(dim=0) * (coarse.argmax(dim=0) > 0)
         uv = torch.stack([u, v]).gather(1, labels[None, None].expand(2, 1, h, w))[:, 0]
         uv = uv.clamp(0.0, 1.0) * (labels > 0)
-        results.append(DensePoseResult(labels.to(torch.uint8), uv.float(), box.detach().float().clone()))
+        results.append(DensePoseResult(labels.to(torch.uint8), uv.float()))
     return results

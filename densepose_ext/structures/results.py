@@ -1,8 +1,10 @@
 """Per-person DensePose results in the box frame, and their compact package-independent encoding.
 
-A result covers its detection box at box resolution: an H x W grid with H = ceil(y1 - y0),
-W = ceil(x1 - x0) (at least 1), whose pixel (r, c) holds the prediction at image px
-(x0 + (c + 0.5) * (x1 - x0) / W, y0 + (r + 0.5) * (y1 - y0) / H). See docs/FORMAT_results.md.
+A result is box-relative: an H x W grid laid over whatever box its instance has (on model outputs,
+`pred_boxes`, which detectron2's postprocess rescales to the output image). For box (x0, y0, x1, y1) in
+image px, cell (r, c) holds the prediction at image px (x0 + (c + 0.5) * (x1 - x0) / W,
+y0 + (r + 0.5) * (y1 - y0) / H). The model predicts at box resolution, H = ceil(y1 - y0),
+W = ceil(x1 - x0) (at least 1) of the box it saw (network-input frame). See docs/FORMAT_results.md.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import base64
 import io
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Sequence, Union
+from typing import Any, Dict, Iterator, List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -25,26 +27,22 @@ def box_resolution(box: Sequence[float]) -> tuple[int, int]:
 
 @dataclass
 class DensePoseResult:
-    """One detected person.
+    """One detected person, relative to its box (the instance's `pred_boxes` entry; it holds no box itself).
 
-    labels: (H, W) uint8 in 0..24 (0 = background), box frame at box resolution.
-    uv:     (2, H, W) float32 chart coordinates in [0, 1], U then V (0 where labels == 0).
-    box:    (4,) float32 XYXY image px.
+    labels: (H, W) uint8 in 0..24 (0 = background), box frame.
+    uv:     (2, H, W) float32 chart coordinates in [0, 1], U then V (0 where labels == 0), box frame.
     """
 
     labels: torch.Tensor
     uv: torch.Tensor
-    box: torch.Tensor
 
     def __post_init__(self) -> None:
         h, w = self.labels.shape
         if self.uv.shape != (2, h, w):
             raise ValueError(f"DensePoseResult.uv: expected shape (2, {h}, {w}), got {tuple(self.uv.shape)}")
-        if self.box.shape != (4,):
-            raise ValueError(f"DensePoseResult.box: expected shape (4,), got {tuple(self.box.shape)}")
 
     def to(self, device: Union[str, torch.device]) -> "DensePoseResult":
-        return DensePoseResult(self.labels.to(device), self.uv.to(device), self.box.to(device))
+        return DensePoseResult(self.labels.to(device), self.uv.to(device))
 
 
 class DensePoseResultList:
@@ -86,26 +84,34 @@ class DensePoseResultList:
         return f"DensePoseResultList(num_results={len(self)})"
 
 
-def encode(result: DensePoseResult) -> Dict[str, Any]:
-    """JSON-safe dict: {"box": [x0, y0, x1, y1], "size": [H, W], "iuv_png": base64 PNG of the
-    H x W x 3 uint8 image (I, round(U * 255), round(V * 255))}."""
+def encode(result: DensePoseResult, box: Union[Sequence[float], torch.Tensor, np.ndarray]) -> Dict[str, Any]:
+    """JSON-safe dict of `result` laid over `box` (4,) XYXY image px, normally its detection box:
+    {"box": [x0, y0, x1, y1], "size": [H, W], "iuv_png": base64 PNG of the H x W x 3 uint8 image
+    (I, round(U * 255), round(V * 255))}."""
+    box_values = [float(c) for c in torch.as_tensor(box).flatten().tolist()]
+    if len(box_values) != 4:
+        raise ValueError(f"encode: box: expected 4 values XYXY, got {len(box_values)}")
     iuv = torch.cat([result.labels[None].float(), (result.uv.float() * 255).round()], dim=0)
     iuv = iuv.clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
     buffer = io.BytesIO()
     Image.fromarray(iuv).save(buffer, format="PNG")
     h, w = result.labels.shape
     return {
-        "box": [float(c) for c in result.box.tolist()],
+        "box": box_values,
         "size": [int(h), int(w)],
         "iuv_png": base64.b64encode(buffer.getvalue()).decode("ascii"),
     }
 
 
-def decode(record: Dict[str, Any]) -> DensePoseResult:
-    """Inverse of `encode` (U, V quantised to multiples of 1/255). Raises ValueError on bad input."""
+def decode(record: Dict[str, Any]) -> Tuple[DensePoseResult, torch.Tensor]:
+    """Inverse of `encode`: (result, box (4,) float32 XYXY image px); U, V quantised to multiples of 1/255.
+    Raises ValueError naming the field on bad input."""
     for key in ("box", "size", "iuv_png"):
         if key not in record:
             raise ValueError(f"DensePose result record: missing field {key!r} (has {sorted(record)})")
+    box = torch.tensor(record["box"], dtype=torch.float32)
+    if box.shape != (4,):
+        raise ValueError(f"DensePose result record: field 'box': expected [x0, y0, x1, y1], got {record['box']!r}")
     iuv = np.asarray(Image.open(io.BytesIO(base64.b64decode(record["iuv_png"]))).convert("RGB"))
     h, w = (int(s) for s in record["size"])
     if iuv.shape != (h, w, 3):
@@ -113,8 +119,4 @@ def decode(record: Dict[str, Any]) -> DensePoseResult:
             f"DensePose result record: field 'iuv_png' is {iuv.shape[1]}x{iuv.shape[0]}, size says {w}x{h}"
         )
     iuv_t = torch.from_numpy(iuv.copy()).permute(2, 0, 1)
-    return DensePoseResult(
-        labels=iuv_t[0].contiguous(),
-        uv=iuv_t[1:].float() / 255.0,
-        box=torch.tensor(record["box"], dtype=torch.float32),
-    )
+    return DensePoseResult(labels=iuv_t[0].contiguous(), uv=iuv_t[1:].float() / 255.0), box

@@ -23,12 +23,12 @@ from .labels import DenseLabels
 
 
 def label_result(iuv: np.ndarray, box: List[float]) -> DensePoseResult:
-    """(S, S, 3) uint8 IUV crop of `box` (XYXY image px) -> DensePoseResult in the box frame at box resolution
+    """(S, S, 3) uint8 IUV crop of `box` (XYXY image px) -> DensePoseResult over that box at box resolution
     (nearest neighbour, so labels and charts stay paired)."""
     h, w = box_resolution(box)
     resized = F.interpolate(torch.from_numpy(np.array(iuv)).permute(2, 0, 1)[None].float(), size=(h, w), mode="nearest")[0]
     labels = resized[0].to(torch.uint8)
-    return DensePoseResult(labels, resized[1:] / 255.0, torch.tensor(box, dtype=torch.float32))
+    return DensePoseResult(labels, resized[1:] / 255.0)
 
 
 def dense_label_records(labels: DenseLabels, dataset: Dict[str, Any]) -> List[dict]:

@@ -12,7 +12,8 @@ import torch
 from pycocotools import mask as mask_utils
 
 from densepose_ext.evaluation.masks import Window, paste_box_mask
-from densepose_ext.structures.results import DensePoseResult, encode
+from densepose_ext.evaluation.results_file import result_records
+from densepose_ext.structures.results import DensePoseResult
 
 # Part rectangle of every synthetic person in box-256 (rows y0:y1, cols x0:x1).
 MASK_RECT = (64, 192, 32, 224)
@@ -60,9 +61,16 @@ def _rle(mask: np.ndarray) -> dict:
     return {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
 
 
+def ann_box(ann: dict) -> np.ndarray:
+    """(4,) float64 XYXY image px: the annotation's bbox."""
+    x, y, w, h = ann["bbox"]
+    return np.array([x, y, x + w, y + h], np.float64)
+
+
 def perfect_result(ann: dict) -> DensePoseResult:
-    """The result over the annotation's own box that reproduces its foreground and every point's (I, U, V)."""
-    x, y, w, h = (int(v) for v in ann["bbox"])
+    """The result over the annotation's own box (``ann_box``) that reproduces its foreground and every point's
+    (I, U, V)."""
+    _, _, w, h = (int(v) for v in ann["bbox"])
     y0, y1, x0, x1 = MASK_RECT
     mask = np.zeros((256, 256), bool)
     mask[y0:y1, x0:x1] = True
@@ -73,20 +81,12 @@ def perfect_result(ann: dict) -> DensePoseResult:
     labels[rows, cols] = np.asarray(ann["dp_I"], dtype=np.uint8)
     uv[0, rows, cols] = ann["dp_U"]
     uv[1, rows, cols] = ann["dp_V"]
-    return DensePoseResult(
-        torch.from_numpy(labels), torch.from_numpy(uv), torch.tensor([x, y, x + w, y + h], dtype=torch.float32)
-    )
+    return DensePoseResult(torch.from_numpy(labels), torch.from_numpy(uv))
 
 
-def record(image_id: int, result: DensePoseResult, score: float) -> dict:
-    x0, y0, x1, y1 = result.box.tolist()
-    return {
-        "image_id": image_id,
-        "category_id": 1,
-        "bbox": [x0, y0, x1 - x0, y1 - y0],
-        "score": score,
-        "densepose": encode(result),
-    }
+def record(image_id: int, result: DensePoseResult, box: np.ndarray, score: float) -> dict:
+    """The results-file record of a person detection: ``result`` over ``box`` (4,) XYXY image px."""
+    return result_records(image_id, [1], np.asarray(box)[None], np.array([score]), [result])[0]
 
 
 def dataset(people: list[dict], image_size: tuple[int, int] = (240, 320), num_images: int | None = None) -> dict:

@@ -75,12 +75,12 @@ def _rle_counts(mask):
 
 
 def perfect_from_dense(iuv, box):
+    """The result over integer `box` (XYXY image px) copied from the dense IUV image."""
     x0, y0, x1, y1 = box
     crop = iuv[y0:y1, x0:x1]
     return DensePoseResult(
         torch.from_numpy(crop[..., 0].copy()),
         torch.from_numpy(crop[..., 1:].transpose(2, 0, 1) / 255.0).float(),
-        torch.tensor(box, dtype=torch.float32),
     )
 
 
@@ -88,7 +88,7 @@ def test_dense_pointwise_counts_every_pixel_of_annotated_people(tmp_path):
     dataset, iuv, inds = write_dataset(tmp_path)
     dense = DenseTruth.beside(tmp_path / "annotations.json", dataset)
     assert dense is not None
-    records = [record(7, perfect_from_dense(iuv, BOXES[a]), s) for a, s in ((1, 0.9), (2, 0.8))]
+    records = [record(7, perfect_from_dense(iuv, BOXES[a]), BOXES[a], s) for a, s in ((1, 0.9), (2, 0.8))]
     rep = evaluate_densepose(DensePoseGroundTruth(dataset), records, distance_fn=chart_distance, dense_truth=dense)
     pixels = {k: int((inds == k).sum()) for k in (1, 2, 3)}
     # Person 2 (no dp points) is an ignore region; person 3 is missed: its pixels are never correct.
@@ -135,7 +135,7 @@ def test_cli_uses_dense_truth_beside_the_annotations_unless_off(tmp_path, monkey
     from densepose_ext.evaluation.results_file import write_json
 
     _, iuv, inds = write_dataset(tmp_path)
-    write_json(str(tmp_path / "results.json"), [record(7, perfect_from_dense(iuv, BOXES[1]), 0.9)])
+    write_json(str(tmp_path / "results.json"), [record(7, perfect_from_dense(iuv, BOXES[1]), BOXES[1], 0.9)])
     monkeypatch.setattr(cli, "surface_distance", lambda *args: chart_distance)
     args = ["--gt", str(tmp_path / "annotations.json"), "--results", str(tmp_path / "results.json")]
     report = cli.main(args + ["--dense-stride", "1", "--plot", str(tmp_path / "rcp.png")])

@@ -14,7 +14,7 @@ from densepose_ext.evaluation.kappa import point_kappa
 from densepose_ext.evaluation.results_file import decode_arrays
 from densepose_ext.structures.results import DensePoseResult
 
-from .synthetic import chart_distance, dataset, make_person, perfect_result, record
+from .synthetic import ann_box, chart_distance, dataset, make_person, perfect_result, record
 
 METRICS = ("GPS", "GPSm", "IoU")
 
@@ -38,11 +38,11 @@ def shifted(result: DensePoseResult, shift_255: int) -> DensePoseResult:
     fg = result.labels > 0
     sign = torch.where(uv[0] < 0.5, 1.0, -1.0)
     uv[0] = torch.where(fg, uv[0] + sign * shift_255 / 255, uv[0])
-    return DensePoseResult(result.labels, uv, result.box)
+    return DensePoseResult(result.labels, uv)
 
 
 def test_perfect_predictions_score_100(people):
-    rep = run(people, [record(p["image_id"], perfect_result(p), 0.9) for p in people])
+    rep = run(people, [record(p["image_id"], perfect_result(p), ann_box(p), 0.9) for p in people])
     for name in METRICS:
         assert rep[name] == pytest.approx({k: 100.0 for k in rep[name]}), name
     assert rep["num_people"] == 3 and rep["num_detections"] == 3 and rep["kappa"]["mode"] == "global"
@@ -55,9 +55,8 @@ def test_displaced_prediction_scores_exp_of_distance(people, mode):
     d = 46 / 255
     person = people[0]
     result = shifted(perfect_result(person), 46)
-    scores = score_image(
-        [person], [decode_arrays(record(1, result, 1.0)["densepose"])], (240, 320), mode, chart_distance, "gt"
-    )
+    decoded = [decode_arrays(record(1, result, ann_box(person), 1.0)["densepose"])]
+    scores = score_image([person], decoded, (240, 320), mode, chart_distance, "gt")
     kappa = point_kappa(np.asarray(person["dp_I"], int), mode)
     expected = np.mean(np.exp(-d * d / (2 * kappa * kappa)))
     assert scores["GPS"][0, 0] == pytest.approx(expected, abs=1e-6)
@@ -69,7 +68,7 @@ def test_displaced_prediction_ap_counts_the_thresholds_it_passes(people):
     # Global κ: GPS = exp(-(46/255)^2 / (2 .255^2)) = 0.7787 passes 0.50..0.75 (6 of 10 thresholds).
     gps = math.exp(-((46 / 255) ** 2) / (2 * 0.255**2))
     assert 0.75 < gps < 0.8
-    rep = run(people, [record(p["image_id"], shifted(perfect_result(p), 46), 0.9) for p in people])
+    rep = run(people, [record(p["image_id"], shifted(perfect_result(p), 46), ann_box(p), 0.9) for p in people])
     assert rep["GPS"]["AP"] == pytest.approx(60.0) and rep["GPS"]["AR"] == pytest.approx(60.0)
     assert rep["GPS"]["AP50"] == pytest.approx(100.0) and rep["GPS"]["AP75"] == pytest.approx(100.0)
     # GPSm = sqrt(0.7787) = 0.882 passes 0.50..0.85 (8 of 10); mask IoU is untouched.
@@ -82,16 +81,16 @@ def test_displaced_prediction_ap_counts_the_thresholds_it_passes(people):
 def test_wrong_part_collapses_gps_but_not_iou(people):
     def wrong_part(result):
         labels = torch.where(result.labels > 0, result.labels % 24 + 1, result.labels)
-        return DensePoseResult(labels, result.uv, result.box)
+        return DensePoseResult(labels, result.uv)
 
-    rep = run(people, [record(p["image_id"], wrong_part(perfect_result(p)), 0.9) for p in people])
+    rep = run(people, [record(p["image_id"], wrong_part(perfect_result(p)), ann_box(p), 0.9) for p in people])
     assert rep["GPS"]["AP"] == 0.0 and rep["GPS"]["AR"] == 0.0 and rep["GPSm"]["AP"] == 0.0
     assert rep["IoU"]["AP"] == pytest.approx(100.0)
     assert rep["pointwise"]["AUC30"] == 0.0
 
 
 def test_missing_detection_lowers_recall_exactly(people):
-    rep = run(people, [record(p["image_id"], perfect_result(p), 0.9) for p in people[:2]])
+    rep = run(people, [record(p["image_id"], perfect_result(p), ann_box(p), 0.9) for p in people[:2]])
     for name in METRICS:
         assert rep[name]["AR"] == pytest.approx(200 / 3), name
         # Precision 1 at the 67 recall points 0.00..0.66 reached, 0 at the 34 beyond 2/3.
@@ -102,26 +101,22 @@ def test_missing_detection_lowers_recall_exactly(people):
 def test_points_outside_the_box_count_zero(people):
     person = people[0]
     full = perfect_result(person)
-    cropped = DensePoseResult(
-        full.labels[:, :48].contiguous(),
-        full.uv[:, :, :48].contiguous(),
-        full.box - torch.tensor([0.0, 0.0, 16.0, 0.0]),
-    )
+    cropped = DensePoseResult(full.labels[:, :48].contiguous(), full.uv[:, :, :48].contiguous())
+    cropped_box = ann_box(person) - [0.0, 0.0, 16.0, 0.0]
     inside = np.asarray(person["dp_x"]) * 64 / 256 < 48
     assert 0 < inside.sum() < len(inside)
-    scores = score_image(
-        [person], [decode_arrays(record(1, cropped, 1.0)["densepose"])], (240, 320), "global", chart_distance, "gt"
-    )
+    decoded = [decode_arrays(record(1, cropped, cropped_box, 1.0)["densepose"])]
+    scores = score_image([person], decoded, (240, 320), "global", chart_distance, "gt")
     assert scores["GPS"][0, 0] == pytest.approx(inside.mean(), abs=1e-6)
     assert np.all(np.isinf(scores["dist"][0, ~inside]))
-    rep = run([person], [record(1, cropped, 1.0)])  # box IoU 0.75: matched for the pointwise protocol
+    rep = run([person], [record(1, cropped, cropped_box, 1.0)])  # box IoU 0.75: matched for the pointwise protocol
     assert rep["pointwise"]["AUC10"] == pytest.approx(inside.mean(), abs=1e-6)
 
 
 def test_detection_on_unannotated_person_is_ignored_not_false_positive(people):
     unannotated = {k: v for k, v in people[1].items() if not k.startswith("dp_")}
-    stray = record(1, perfect_result(people[1]), 0.99)  # highest score, on the unannotated person
-    records = [record(p["image_id"], perfect_result(p), 0.9) for p in (people[0], people[2])] + [stray]
+    stray = record(1, perfect_result(people[1]), ann_box(people[1]), 0.99)  # highest score, on the unannotated person
+    records = [record(p["image_id"], perfect_result(p), ann_box(p), 0.9) for p in (people[0], people[2])] + [stray]
     rep = run([people[0], unannotated, people[2]], records)
     assert rep["num_people"] == 2 and rep["GPS"]["AP"] == pytest.approx(100.0)
     # Without the ignore region the same detection is the top-ranked false positive.
@@ -133,22 +128,24 @@ def test_false_positive_ranked_first_halves_precision_at_first_recall(people):
     # One person detected once correctly (score .5) and once on empty background (score .9):
     # precision 1/2 at every recall point -> AP 50.
     person = people[2]
-    fp = perfect_result(person)
-    fp = DensePoseResult(fp.labels, fp.uv, fp.box + torch.tensor([200.0, 100.0, 200.0, 100.0]))
-    rep = run([person], [record(2, perfect_result(person), 0.5), record(2, fp, 0.9)])
+    fp = record(2, perfect_result(person), ann_box(person) + [200.0, 100.0, 200.0, 100.0], 0.9)
+    rep = run([person], [record(2, perfect_result(person), ann_box(person), 0.5), fp])
     for name in METRICS:
         assert rep[name]["AP"] == pytest.approx(50.0) and rep[name]["AR"] == pytest.approx(100.0)
 
 
 def test_report_is_invariant_to_record_order(people):
-    records = [record(p["image_id"], shifted(perfect_result(p), 10 * k), 0.5 + 0.1 * k) for k, p in enumerate(people)]
+    records = [
+        record(p["image_id"], shifted(perfect_result(p), 10 * k), ann_box(p), 0.5 + 0.1 * k)
+        for k, p in enumerate(people)
+    ]
     a, b = run(people, records), run(people, records[::-1])
     assert a == b
 
 
 def test_bad_inputs_name_file_record_and_field(people):
     gt = DensePoseGroundTruth(dataset(people), "gt.json")
-    bad = record(1, perfect_result(people[0]), 0.9)
+    bad = record(1, perfect_result(people[0]), ann_box(people[0]), 0.9)
     bad["image_id"] = 99
     with pytest.raises(ValueError, match=r"res.json: record 0: field 'image_id': 99 is not an image of gt.json"):
         evaluate_densepose(gt, [bad], distance_fn=chart_distance, source="res.json")
@@ -165,7 +162,7 @@ def test_bad_inputs_name_file_record_and_field(people):
 def test_repeated_annotation_ids_are_evaluated_as_distinct_people(people):
     # The official COCO 2014 minival repeats annotation ids; each person must still be matched on its own.
     twins = [dict(p, id=5) for p in people]
-    rep = run(twins, [record(p["image_id"], perfect_result(p), 0.9) for p in people[:2]])
+    rep = run(twins, [record(p["image_id"], perfect_result(p), ann_box(p), 0.9) for p in people[:2]])
     assert rep["num_people"] == 3
     assert rep["GPS"]["AR"] == pytest.approx(200 / 3) and rep["GPS"]["AP"] == pytest.approx(6700 / 101)
 
@@ -227,12 +224,11 @@ def test_vectorised_image_scoring_equals_per_point_reference(people, mode):
 
 def test_only_the_20_best_detections_of_an_image_count(people):
     person = people[2]
-    far = perfect_result(person)
-    far = DensePoseResult(far.labels, far.uv, far.box + torch.tensor([200.0, 100.0, 200.0, 100.0]))
-    decoys = [record(2, far, 0.5 + k / 100) for k in range(20)]
-    rep = run([person], decoys + [record(2, perfect_result(person), 0.4)])
+    far_box = ann_box(person) + [200.0, 100.0, 200.0, 100.0]
+    decoys = [record(2, perfect_result(person), far_box, 0.5 + k / 100) for k in range(20)]
+    rep = run([person], decoys + [record(2, perfect_result(person), ann_box(person), 0.4)])
     assert rep["num_detections"] == 20 and rep["GPS"]["AR"] == 0.0
-    rep = run([person], decoys[1:] + [record(2, perfect_result(person), 0.4)])
+    rep = run([person], decoys[1:] + [record(2, perfect_result(person), ann_box(person), 0.4)])
     assert rep["num_detections"] == 20 and rep["GPS"]["AR"] == pytest.approx(100.0)
 
 
@@ -245,7 +241,7 @@ def test_whole_dataset_costs_one_distance_call(people):
 
     evaluate_densepose(
         DensePoseGroundTruth(dataset(people)),
-        [record(p["image_id"], perfect_result(p), 0.9) for p in people],
+        [record(p["image_id"], perfect_result(p), ann_box(p), 0.9) for p in people],
         distance_fn=counting,
     )
     assert calls == [280]  # every annotated point is predicted by exactly one (its own) detection
@@ -265,25 +261,21 @@ def test_detections_inside_a_crowd_are_ignored(people):
         "area": 128.0 * 128.0,
         "segmentation": {"size": rle["size"], "counts": rle["counts"].decode("ascii")},
     }
-    inside = perfect_result(people[1])
-    inside = DensePoseResult(
-        inside.labels[:64, :64].contiguous(),
-        inside.uv[:, :64, :64].contiguous(),
-        inside.box - torch.tensor([0.0, 0.0, 64.0, 64.0]),
-    )  # a quarter of the crowd box
-    records = [record(1, perfect_result(people[0]), 0.5), record(1, inside, 0.99)]
+    full = perfect_result(people[1])
+    inside = DensePoseResult(full.labels[:64, :64].contiguous(), full.uv[:, :64, :64].contiguous())
+    inside_box = ann_box(people[1]) - [0.0, 0.0, 64.0, 64.0]  # a quarter of the crowd box
+    records = [record(1, perfect_result(people[0]), ann_box(people[0]), 0.5), record(1, inside, inside_box, 0.99)]
     rep = run([people[0], crowd], records)
     assert rep["num_people"] == 1 and rep["GPS"]["AP"] == pytest.approx(100.0)
 
 
 def test_records_of_other_categories_are_counted_not_scored(people):
-    other = record(1, perfect_result(people[1]), 0.99)
+    other = record(1, perfect_result(people[1]), ann_box(people[1]), 0.99)
     other["category_id"] = 2
     ds = dataset(people[:1])
     ds["categories"].append({"id": 2, "name": "dog"})
-    rep = evaluate_densepose(
-        DensePoseGroundTruth(ds), [record(1, perfect_result(people[0]), 0.5), other], distance_fn=chart_distance
-    )
+    records = [record(1, perfect_result(people[0]), ann_box(people[0]), 0.5), other]
+    rep = evaluate_densepose(DensePoseGroundTruth(ds), records, distance_fn=chart_distance)
     assert rep["num_detections"] == 1 and rep["num_other_category_records"] == 1
     assert rep["GPS"]["AP"] == pytest.approx(100.0)
 
@@ -296,7 +288,7 @@ def test_mask_iou_falls_back_to_the_coco_segmentation(people):
     person["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
     scores = score_image(
         [person],
-        [decode_arrays(record(1, perfect_result(people[0]), 1.0)["densepose"])],
+        [decode_arrays(record(1, perfect_result(people[0]), ann_box(people[0]), 1.0)["densepose"])],
         (240, 320),
         "global",
         chart_distance,
@@ -308,8 +300,8 @@ def test_mask_iou_falls_back_to_the_coco_segmentation(people):
 def test_false_positive_on_an_image_without_people(people):
     # Detections ranked FP, TP, TP, TP: precision 1/2, 2/3, 3/4 at recall 1/3, 2/3, 1; COCO's interpolated
     # precision (max to the right) is 3/4 at every recall point -> AP 75.
-    fp = record(3, perfect_result(people[0]), 0.95)
-    records = [record(p["image_id"], perfect_result(p), 0.9) for p in people] + [fp]
+    fp = record(3, perfect_result(people[0]), ann_box(people[0]), 0.95)
+    records = [record(p["image_id"], perfect_result(p), ann_box(p), 0.9) for p in people] + [fp]
     rep = evaluate_densepose(DensePoseGroundTruth(dataset(people, num_images=3)), records, distance_fn=chart_distance)
     assert rep["num_images"] == 3
     for name in METRICS:
@@ -320,12 +312,9 @@ def test_pointwise_pairs_a_person_with_its_own_detection_not_an_unannotated_neig
     # B (no points) stands just below A; B's detection overlaps A by box IoU 0.86 and scores higher.
     a = people[0]
     b = {"id": 8, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [20.0, 40.0, 64.0, 128.0], "area": 8192.0}
-    wrong = perfect_result(a)
-    wrong = DensePoseResult(
-        torch.where(wrong.labels > 0, wrong.labels % 24 + 1, 0).to(torch.uint8),
-        wrong.uv,
-        wrong.box + torch.tensor([0.0, 10.0, 0.0, 10.0]),
-    )
-    rep = run([a, b], [record(1, wrong, 0.99), record(1, perfect_result(a), 0.9)])
+    full = perfect_result(a)
+    wrong = DensePoseResult(torch.where(full.labels > 0, full.labels % 24 + 1, 0).to(torch.uint8), full.uv)
+    wrong_box = ann_box(a) + [0.0, 10.0, 0.0, 10.0]
+    rep = run([a, b], [record(1, wrong, wrong_box, 0.99), record(1, perfect_result(a), ann_box(a), 0.9)])
     assert rep["pointwise"]["AUC10"] == pytest.approx(1.0, abs=1e-6)
     assert rep["GPS"]["AP"] == pytest.approx(100.0)  # B's detection is absorbed by its ignore region

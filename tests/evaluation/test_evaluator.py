@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 import torch
 from detectron2.data import MetadataCatalog
+from detectron2.modeling.postprocessing import detector_postprocess
 from detectron2.structures import Boxes, Instances
 
 import densepose_ext.evaluation.__main__ as cli
 from densepose_ext.evaluation import DensePoseCOCOEvaluator
 from densepose_ext.evaluation.evaluator import REPORT_FILE, RESULTS_FILE
-from densepose_ext.structures.results import DensePoseResultList
+from densepose_ext.structures.results import DensePoseResult, DensePoseResultList
 
-from .synthetic import chart_distance, dataset, make_person, perfect_result
+from .synthetic import ann_box, chart_distance, dataset, make_person, perfect_result
 
 H, W = 240, 320
 
@@ -37,29 +38,39 @@ def registered(tmp_path_factory):
     return name, people, root
 
 
-def model_outputs(people, detected, device="cpu"):
-    """detectron2 (inputs, outputs) per image, with perfect DensePose results for the detected people."""
+def model_outputs(people, detected, device="cpu", input_scale=1):
+    """detectron2 (inputs, outputs) per image, with perfect DensePose results for the detected people, made as
+    GeneralizedRCNN makes them: the ROI heads' output on the image resized by `input_scale` (boxes in that
+    network-input frame, each result at its box resolution there), then detector_postprocess to the H x W image."""
     batches = []
     for image_id in sorted({p["image_id"] for p in people}):
         mine = [p for p in people if p["image_id"] == image_id and p["id"] in detected]
-        inst = Instances((H, W))
-        results = [perfect_result(p) for p in mine]
-        inst.pred_boxes = Boxes(torch.stack([r.box for r in results]) if results else torch.zeros((0, 4)))
-        inst.scores = torch.linspace(0.9, 0.8, len(results))
-        inst.pred_classes = torch.zeros(len(results), dtype=torch.int64)
-        inst.pred_densepose = DensePoseResultList(results)
-        inst = inst.to(device)
+        inst = Instances((H * input_scale, W * input_scale))
+        boxes = np.array([ann_box(p) * input_scale for p in mine]).reshape(-1, 4)
+        inst.pred_boxes = Boxes(torch.tensor(boxes, dtype=torch.float32))
+        inst.scores = torch.linspace(0.9, 0.8, len(mine))
+        inst.pred_classes = torch.zeros(len(mine), dtype=torch.int64)
+        inst.pred_densepose = DensePoseResultList([upsampled(perfect_result(p), input_scale) for p in mine])
+        inst = detector_postprocess(inst.to(device), H, W)
         batches.append(([{"image_id": image_id, "height": H, "width": W}], [{"instances": inst}]))
     return batches
 
 
-def run_evaluator(registered, detected, tmp_path, device="cpu"):
+def upsampled(result: DensePoseResult, factor: int) -> DensePoseResult:
+    """The same grid at `factor` times its resolution (nearest): (H, W) -> (factor H, factor W)."""
+    def up(t: torch.Tensor) -> torch.Tensor:
+        return t.repeat_interleave(factor, -2).repeat_interleave(factor, -1)
+
+    return DensePoseResult(up(result.labels), up(result.uv))
+
+
+def run_evaluator(registered, detected, tmp_path, device="cpu", input_scale=1):
     name, people, _ = registered
     evaluator = DensePoseCOCOEvaluator(
         name, output_dir=str(tmp_path), kappa_mode="per-part", distance_fn=chart_distance
     )
     evaluator.reset()
-    for inputs, outputs in model_outputs(people, detected, device):
+    for inputs, outputs in model_outputs(people, detected, device, input_scale):
         evaluator.process(inputs, outputs)
     return evaluator.evaluate()
 
@@ -76,6 +87,22 @@ def test_evaluator_reports_densepose_and_box_metrics(registered, tmp_path):
     assert report["kappa"]["mode"] == "per-part" and report["dataset"] == registered[0]
     records = json.loads((tmp_path / RESULTS_FILE).read_text())
     assert sorted(r["image_id"] for r in records) == [1, 1] and {r["category_id"] for r in records} == {1}
+
+
+def test_resized_test_image_scores_as_the_original(registered, tmp_path):
+    # The model ran on the image resized 2x; detector_postprocess rescaled pred_boxes to the original image, and
+    # each DensePose grid (at the resized box's resolution) must be laid over that rescaled box.
+    original = run_evaluator(registered, {1, 2, 3}, tmp_path / "1x")
+    resized = run_evaluator(registered, {1, 2, 3}, tmp_path / "2x", input_scale=2)
+    densepose_tasks = [task for task in original if task.startswith("densepose")]  # bbox holds NaN (no small people)
+    assert [resized[t] for t in densepose_tasks] == [original[t] for t in densepose_tasks]
+    assert resized["densepose_GPS"]["AP"] == pytest.approx(100.0) and resized["bbox"]["AP"] == pytest.approx(100.0)
+    people = {(p["image_id"], tuple(p["bbox"])): p for p in registered[1]}
+    records = json.loads((tmp_path / "2x" / RESULTS_FILE).read_text())
+    for rec in records:
+        person = people[rec["image_id"], tuple(rec["bbox"])]
+        assert rec["densepose"]["box"] == ann_box(person).tolist()
+        assert rec["densepose"]["size"] == [2 * person["bbox"][3], 2 * person["bbox"][2]]
 
 
 def test_results_print_as_detectron2_tables(registered, tmp_path, caplog):

@@ -12,7 +12,7 @@ from densepose_ext.evaluation.kappa import GLOBAL_KAPPA
 from densepose_ext.evaluation.results_file import decode_arrays
 from densepose_ext.structures.results import DensePoseResult
 
-from .synthetic import dataset, make_person, perfect_result, record
+from .synthetic import ann_box, dataset, make_person, perfect_result, record
 
 surface_module = pytest.importorskip("densepose_ext.surface")
 
@@ -28,13 +28,14 @@ def person():
 
 
 def one_image_scores(person, result, geodesic):
-    decoded = [decode_arrays(record(1, result, 1.0)["densepose"])]
+    decoded = [decode_arrays(record(1, result, ann_box(person), 1.0)["densepose"])]
     return score_image([person], decoded, (240, 320), "global", geodesic, "gt")
 
 
 def test_perfect_predictions_score_100_on_the_surface(person, geodesic):
     people = [person, make_person(2, 1, [150, 40, 128, 128], 80, seed=6)]
-    rep = evaluate_densepose(DensePoseGroundTruth(dataset(people)), [record(1, perfect_result(p), 0.9) for p in people])
+    records = [record(1, perfect_result(p), ann_box(p), 0.9) for p in people]
+    rep = evaluate_densepose(DensePoseGroundTruth(dataset(people)), records)
     for name in ("GPS", "GPSm", "IoU"):
         assert rep[name]["AP"] == pytest.approx(100.0), name
     assert rep["pointwise"]["AUC10"] == pytest.approx(1.0, abs=1e-4)
@@ -45,7 +46,7 @@ def test_displaced_prediction_scores_exp_of_its_geodesic(person, geodesic):
     uv = full.uv.clone()
     fg = full.labels > 0
     uv[1] = torch.where(fg, torch.where(uv[1] < 0.5, uv[1] + 12 / 255, uv[1] - 12 / 255), uv[1])
-    scores = one_image_scores(person, DensePoseResult(full.labels, uv, full.box), geodesic)
+    scores = one_image_scores(person, DensePoseResult(full.labels, uv), geodesic)
     i = np.asarray(person["dp_I"], int)
     u, v = np.asarray(person["dp_U"]), np.asarray(person["dp_V"])
     v2 = np.where(v < 0.5, v + 12 / 255, v - 12 / 255)
@@ -60,7 +61,7 @@ def test_displaced_prediction_scores_exp_of_its_geodesic(person, geodesic):
 def test_left_right_hand_swap_collapses_gps(person, geodesic):
     hands = dict(person, dp_I=[3.0] * len(person["dp_I"]))  # every point on the right hand
     full = perfect_result(hands)
-    swapped = DensePoseResult(torch.where(full.labels == 3, 4, full.labels).to(torch.uint8), full.uv, full.box)
+    swapped = DensePoseResult(torch.where(full.labels == 3, 4, full.labels).to(torch.uint8), full.uv)
     scores = one_image_scores(hands, swapped, geodesic)
     assert np.all(scores["dist"] > 0.5)  # the left hand is far from the right one on the body
     assert scores["GPS"][0, 0] < 0.02

@@ -41,9 +41,7 @@ def oracle_records(root: Path, dataset: dict) -> list[dict]:
             labels = np.where(mine, crop[..., 0], 0).astype(np.uint8)
             uv = np.where(mine[None], crop[..., 1:].transpose(2, 0, 1) / 255.0, 0).astype(np.float32)
             box = [x, y, x + w, y + h]
-            result = DensePoseResult(
-                torch.from_numpy(labels), torch.from_numpy(uv), torch.tensor(box, dtype=torch.float32)
-            )
+            result = DensePoseResult(torch.from_numpy(labels), torch.from_numpy(uv))
             records += result_records(img["id"], [ann["category_id"]], np.array([box]), np.array([1.0]), [result])
     return records
 

@@ -14,7 +14,7 @@ def _constant_outputs(n, s=4, k=2):
     return DensePoseChartOutput(coarse_segm=z(k), fine_segm=z(25), u=z(25), v=z(25))
 
 
-def test_labels_uv_and_box_resolution():
+def test_labels_uv_at_box_resolution():
     out = _constant_outputs(2)
     out.coarse_segm[:, 1] = 1.0  # person everywhere
     out.coarse_segm[1, 1, :, 2:] = -1.0  # ... except the right half of detection 1
@@ -28,7 +28,6 @@ def test_labels_uv_and_box_resolution():
     assert r0.labels.dtype == torch.uint8 and r0.labels.eq(9).all()
     torch.testing.assert_close(r0.uv[0], torch.full((4, 7), 0.3))
     torch.testing.assert_close(r0.uv[1], torch.ones(4, 7))
-    torch.testing.assert_close(r0.box, boxes[0])
     # Background from the coarse segmentation: label 0 and U = V = 0 there.
     assert r1.labels[:, :4].eq(9).all() and r1.labels[:, 4:].eq(0).all()
     assert r1.uv[:, :, 4:].eq(0).all()
@@ -57,25 +56,30 @@ def _random_result(h=5, w=3, seed=0):
     g = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, 25, (h, w), generator=g).to(torch.uint8)
     uv = torch.rand(2, h, w, generator=g) * (labels > 0)
-    return DensePoseResult(labels, uv, torch.tensor([1.5, 2.0, 1.5 + w, 2.0 + h]))
+    return DensePoseResult(labels, uv)
 
 
 def test_encode_decode_round_trip_is_json_safe_and_quantised():
     r = _random_result()
-    record = json.loads(json.dumps(encode(r)))
-    assert record["size"] == [5, 3] and record["box"] == [1.5, 2.0, 4.5, 7.0]
-    back = decode(record)
+    # Any box: the grid is box-relative (here one of another resolution than the grid's).
+    record = json.loads(json.dumps(encode(r, torch.tensor([1.5, 2.0, 11.5, 27.0]))))
+    assert record["size"] == [5, 3] and record["box"] == [1.5, 2.0, 11.5, 27.0]
+    back, box = decode(record)
     assert torch.equal(back.labels, r.labels)
     assert (back.uv - r.uv).abs().max() <= 0.5 / 255 + 1e-6
-    torch.testing.assert_close(back.box, r.box)
+    assert box.dtype == torch.float32 and box.tolist() == [1.5, 2.0, 11.5, 27.0]
 
 
-def test_decode_rejects_bad_records():
-    record = encode(_random_result())
+def test_encode_decode_reject_bad_input():
+    with pytest.raises(ValueError, match="box: expected 4 values XYXY, got 3"):
+        encode(_random_result(), [0.0, 0.0, 4.0])
+    record = encode(_random_result(), [1.5, 2.0, 4.5, 7.0])
     with pytest.raises(ValueError, match="missing field 'iuv_png'"):
         decode({k: v for k, v in record.items() if k != "iuv_png"})
     with pytest.raises(ValueError, match="'iuv_png' is 3x5, size says 4x5"):
         decode({**record, "size": [5, 4]})
+    with pytest.raises(ValueError, match=r"field 'box': expected \[x0, y0, x1, y1\], got \[1.5, 2.0\]"):
+        decode({**record, "box": [1.5, 2.0]})
 
 
 def test_result_list_indexing_matches_a_list():

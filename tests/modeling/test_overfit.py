@@ -26,7 +26,7 @@ def _part_accuracy(model, inputs):
         (t,) = list(x["instances"].gt_densepose)
         r = out.pred_densepose[0]
         h, w = r.labels.shape
-        x0, y0, x1, y1 = r.box.tolist()
+        x0, y0, x1, y1 = out.pred_boxes.tensor[0].tolist()  # the result's grid lies over its detection box
         col = ((t.x - x0) / (x1 - x0) * w).long().clamp(0, w - 1)
         row = ((t.y - y0) / (y1 - y0) * h).long().clamp(0, h - 1)
         label = r.labels[row, col].long()
