@@ -19,13 +19,17 @@ from detectron2.evaluation import verify_results
 import densepose_ext  # noqa: F401  (registers datasets, ROI heads, teacher, ...)
 from densepose_ext.config import add_densepose_config
 from densepose_ext.data import DensePoseDatasetMapper
-from densepose_ext.engine import launch
+from densepose_ext.engine import build_optimizer, launch
 from densepose_ext.evaluation import DensePoseCOCOEvaluator
 from densepose_ext.teacher import build_densepose_train_mapper
 
 
 class Trainer(DefaultTrainer):
-    """DefaultTrainer with the DensePose mapper and evaluator."""
+    """DefaultTrainer with the DensePose mapper and evaluator, and SOLVER.OPTIMIZER."""
+
+    @classmethod
+    def build_optimizer(cls, cfg, model):
+        return build_optimizer(cfg, model)
 
     @classmethod
     def build_train_loader(cls, cfg):

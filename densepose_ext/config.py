@@ -115,6 +115,11 @@ def add_densepose_config(cfg: CN) -> None:
     # reference evaluator's κ per group of body parts). Reports say which one produced them.
     _C.DENSEPOSE_EVALUATION.KAPPA = "global"
 
+    # ---- optimizer (densepose_ext/engine/optimizer.py) ----
+    # "SGD" (detectron2's, the paper recipe) or "ADAMW" (the from-scratch CPU recipes); BETAS for AdamW only.
+    _C.SOLVER.OPTIMIZER = "SGD"
+    _C.SOLVER.BETAS = (0.9, 0.999)
+
     # ---- teacher / distillation (densepose_ext/teacher, teacher helper) ----
     # MODEL.DENSEPOSE_TEACHER.* (the teacher network) and DENSEPOSE_TEACHER.* (dense labels for the student);
     # defined and commented in densepose_ext/teacher/config.py. Imported here, not at module level, because

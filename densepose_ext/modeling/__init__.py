@@ -1,4 +1,6 @@
-"""DensePose R-CNN modules; importing this registers DensePoseROIHeads in ROI_HEADS_REGISTRY."""
+"""DensePose R-CNN modules; importing this registers DensePoseROIHeads (ROI_HEADS_REGISTRY) and
+build_basic_resnet_fpn_backbone (BACKBONE_REGISTRY)."""
+from .backbone import build_basic_resnet_fpn_backbone
 from .head import DensePoseConvHead
 from .inference import densepose_chart_inference
 from .losses import densepose_chart_losses
@@ -6,6 +8,7 @@ from .predictor import DensePoseChartOutput, DensePoseChartPredictor
 from .roi_heads import DensePoseROIHeads
 
 __all__ = [
+    "build_basic_resnet_fpn_backbone",
     "DensePoseChartOutput",
     "DensePoseChartPredictor",
     "DensePoseConvHead",
