@@ -37,8 +37,8 @@ POINTWISE_MATCH_IOU = 0.5
 MAX_DETECTIONS_PER_IMAGE = 20
 INSTANCE_METRICS = ("GPS", "GPSm", "IoU")
 
-# One image's decoded detections: D (box (4,) XYXY image px, labels (H, W) uint8 0..24, uv (2, H, W)) in the
-# box frame at box resolution (results_file.decode_arrays).
+# One image's decoded detections: D (box (4,) XYXY image px, labels (H, W) uint8 0..24, uv (2, H, W)), each grid
+# laid over its box (results_file.decode_arrays).
 Decoded = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 

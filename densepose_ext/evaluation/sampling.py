@@ -1,8 +1,8 @@
 """Ground-truth point locations and per-detection DensePose results brought to the same points.
 
 Frames: ground-truth points come in box-256 (dp_x, dp_y relative to the annotation bbox) and are moved to
-image px; a detection's result is a label/UV grid in its box frame at box resolution: cell (r, c) of an
-H x W result over box (x0, y0, x1, y1) covers image px x in [x0 + c (x1-x0)/W, x0 + (c+1) (x1-x0)/W), same for y.
+image px; a detection's result is an H x W label/UV grid laid over its box (H, W need not equal the box size:
+after a resized test image they are the network-input box size): cell (r, c) of an H x W result over box (x0, y0, x1, y1) covers image px x in [x0 + c (x1-x0)/W, x0 + (c+1) (x1-x0)/W), same for y.
 """
 
 from __future__ import annotations
