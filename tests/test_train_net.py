@@ -7,18 +7,11 @@ import sys
 import pytest
 import torch
 
-from tests.modeling.tiny import write_blob_densepose_coco
+from tests.modeling.tiny import tiny_train_overrides, write_blob_densepose_coco
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-TINY = [
-    "MODEL.FPN.OUT_CHANNELS", "32", "MODEL.ROI_BOX_HEAD.FC_DIM", "64",
-    "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE", "32", "MODEL.RPN.POST_NMS_TOPK_TRAIN", "50",
-    "MODEL.ROI_DENSEPOSE_HEAD.NUM_STACKED_CONVS", "2", "MODEL.ROI_DENSEPOSE_HEAD.CONV_HEAD_DIM", "32",
-    "MODEL.ROI_DENSEPOSE_HEAD.POOLER_RESOLUTION", "7", "MODEL.ROI_DENSEPOSE_HEAD.HEATMAP_SIZE", "28",
-    "INPUT.MIN_SIZE_TRAIN", "(96,)", "INPUT.MIN_SIZE_TEST", "96", "DATALOADER.NUM_WORKERS", "0",
-    "SOLVER.IMS_PER_BATCH", "2", "SOLVER.WARMUP_ITERS", "1", "SOLVER.CHECKPOINT_PERIOD", "1000",
-]
+TINY = tiny_train_overrides(96)
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import demo  # noqa: E402
 
+from tests.modeling.tiny import tiny_train_overrides  # noqa: E402
+
 # The demo recipe narrowed so that 2 iterations take seconds (the accuracy floor is not checked here).
-SHORT = [
-    "MODEL.FPN.OUT_CHANNELS", "32", "MODEL.ROI_BOX_HEAD.FC_DIM", "64",
-    "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE", "32", "MODEL.RPN.POST_NMS_TOPK_TRAIN", "50",
-    "MODEL.ROI_DENSEPOSE_HEAD.NUM_STACKED_CONVS", "1", "MODEL.ROI_DENSEPOSE_HEAD.CONV_HEAD_DIM", "16",
-    "MODEL.ROI_DENSEPOSE_HEAD.POOLER_RESOLUTION", "7", "MODEL.ROI_DENSEPOSE_HEAD.HEATMAP_SIZE", "28",
-    "INPUT.MIN_SIZE_TRAIN", "(120,)", "INPUT.MIN_SIZE_TEST", "120", "DATALOADER.NUM_WORKERS", "0",
-    "SOLVER.IMS_PER_BATCH", "2", "SOLVER.WARMUP_ITERS", "1", "SOLVER.MAX_ITER", "2", "SOLVER.CHECKPOINT_PERIOD", "1000",
-]
+SHORT = tiny_train_overrides(120, head_convs=1, head_dim=16) + ["SOLVER.MAX_ITER", "2"]
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,20 @@ def densepose_cfg(config_file=None):
     return cfg
 
 
+def tiny_train_overrides(min_size: int, head_convs: int = 2, head_dim: int = 32) -> list:
+    """`KEY VALUE` overrides that shrink the CPU recipe for command-line runs (train_net.py, tools/demo.py) of a
+    few iterations on `min_size`-px images."""
+    return [
+        "MODEL.FPN.OUT_CHANNELS", "32", "MODEL.ROI_BOX_HEAD.FC_DIM", "64",
+        "MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE", "32", "MODEL.RPN.POST_NMS_TOPK_TRAIN", "50",
+        "MODEL.ROI_DENSEPOSE_HEAD.NUM_STACKED_CONVS", str(head_convs),
+        "MODEL.ROI_DENSEPOSE_HEAD.CONV_HEAD_DIM", str(head_dim),
+        "MODEL.ROI_DENSEPOSE_HEAD.POOLER_RESOLUTION", "7", "MODEL.ROI_DENSEPOSE_HEAD.HEATMAP_SIZE", "28",
+        "INPUT.MIN_SIZE_TRAIN", f"({min_size},)", "INPUT.MIN_SIZE_TEST", str(min_size), "DATALOADER.NUM_WORKERS", "0",
+        "SOLVER.IMS_PER_BATCH", "2", "SOLVER.WARMUP_ITERS", "1", "SOLVER.CHECKPOINT_PERIOD", "1000",
+    ]
+
+
 def tiny_cfg():
     """The CPU recipe shrunk further so a model trains on a few 64-128 px images in seconds."""
     cfg = densepose_cfg("configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml")
