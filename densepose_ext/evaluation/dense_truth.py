@@ -21,6 +21,21 @@ from PIL import Image
 DENSE_DIR = "dense"
 
 
+def read_dense_truth(root: str | os.PathLike, stem: str) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W, 3) uint8 IUV and (H, W) uint8 INDS of image `stem` of the dataset rooted at `root`."""
+    arrays = []
+    for kind in ("IUV", "INDS"):
+        path = Path(root) / DENSE_DIR / f"{stem}_{kind}.png"
+        if not path.is_file():
+            raise FileNotFoundError(f"dense truth of image {stem}: expected {path}, which does not exist")
+        arrays.append(np.asarray(Image.open(path)))
+    iuv, inds = arrays
+    if iuv.ndim != 3 or iuv.shape[:2] != inds.shape:
+        raise ValueError(f"dense truth of image {stem}: expected an RGB IUV image the size of INDS {inds.shape}, "
+                         f"got {iuv.shape}")
+    return iuv, inds
+
+
 class DenseTruth:
     """Per-pixel (I, U, V) of the people of a DensePose-Synth dataset rooted at ``root``."""
 
@@ -45,12 +60,6 @@ class DenseTruth:
         root = Path(annotations_file).parent
         return cls(root, dataset, stride) if (root / DENSE_DIR).is_dir() else None
 
-    def _read(self, image_id: int, kind: str) -> np.ndarray:
-        path = self.root / DENSE_DIR / f"{self._stems[image_id]}_{kind}.png"
-        if not path.is_file():
-            raise FileNotFoundError(f"dense truth of image {image_id}: expected {path}, which does not exist")
-        return np.asarray(Image.open(path))
-
     def points(self, image_id: int, anns: list[dict]) -> dict[str, np.ndarray]:
         """Every labelled pixel (on the stride grid) of the given people of an image, as ground-truth points.
 
@@ -60,12 +69,7 @@ class DenseTruth:
             dict of (N,) arrays like ground_truth.annotation_points: x, y (pixel centres, image px),
             i (1..24), u, v (chart), owner (index into ``anns``).
         """
-        iuv, inds = self._read(image_id, "IUV"), self._read(image_id, "INDS")
-        if iuv.ndim != 3 or iuv.shape[:2] != inds.shape:
-            raise ValueError(
-                f"dense truth of image {image_id}: expected an RGB IUV image the size of INDS "
-                f"{inds.shape}, got {iuv.shape}"
-            )
+        iuv, inds = read_dense_truth(self.root, self._stems[image_id])
         values = [self._inds_value[a["eval_id"]] for a in anns]
         owner_of_value = np.full(max([int(inds.max())] + values) + 1, -1)
         owner_of_value[values] = np.arange(len(anns))

@@ -2,6 +2,7 @@
 
     python -m densepose_ext.teacher densify --config CFG --weights W --dataset NAME --out DIR [opts KEY VALUE ...]
     python -m densepose_ext.teacher densify --config CFG --nearest-points --dataset NAME --out DIR   (baseline)
+    python -m densepose_ext.teacher densify --config CFG --dense-truth --dataset NAME --out DIR      (oracle, synth)
     python -m densepose_ext.teacher evaluate --labels DIR --annotations annotations.json [--out report.json]
 
 `densify` writes the teacher's dense labels of a registered dataset (resumable; labels.py describes DIR);
@@ -48,13 +49,19 @@ def _densify(args: argparse.Namespace) -> dict:
 
 
 def _labeller(cfg, args: argparse.Namespace):
-    """The teacher of `--weights`, or the nearest-point baseline at the config's crop size."""
+    """The teacher of `--weights`, or the nearest-point baseline or dense-truth oracle at the config's crop size."""
+    if args.nearest_points and args.dense_truth:
+        raise SystemExit("densify: --nearest-points and --dense-truth exclude each other")
     if args.nearest_points:
         from .nearest import NearestPointLabeller
 
         return NearestPointLabeller(cfg.MODEL.DENSEPOSE_TEACHER.CROP_SIZE)
+    if args.dense_truth:
+        from .truth import DenseTruthLabeller
+
+        return DenseTruthLabeller(cfg.MODEL.DENSEPOSE_TEACHER.CROP_SIZE)
     if not args.weights:
-        raise SystemExit("densify: --weights is required (or --nearest-points for the baseline)")
+        raise SystemExit("densify: --weights is required (or --nearest-points / --dense-truth)")
     from detectron2.checkpoint import DetectionCheckpointer
     from detectron2.modeling import build_model
 
@@ -85,6 +92,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     d.add_argument("--weights", default="", help="teacher checkpoint (train_net.py output)")
     d.add_argument("--nearest-points", action="store_true",
                    help="baseline instead of the teacher: each person cell takes its nearest annotated point")
+    d.add_argument("--dense-truth", action="store_true",
+                   help="oracle instead of the teacher: copy DensePose-Synth's exact dense truth (dense/*.png)")
     d.add_argument("--dataset", required=True, help="registered dataset name, e.g. densepose_synth_train")
     d.add_argument("--out", required=True, help="labels directory (resumed if it exists)")
     d.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")

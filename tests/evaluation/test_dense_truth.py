@@ -126,7 +126,7 @@ def test_missing_dense_data(tmp_path):
     dataset, _, _ = write_dataset(tmp_path)
     assert DenseTruth.beside(tmp_path / "elsewhere" / "annotations.json", dataset) is None
     (tmp_path / "dense" / "000006_IUV.png").unlink()
-    with pytest.raises(FileNotFoundError, match="image 7.*000006_IUV.png"):
+    with pytest.raises(FileNotFoundError, match="image 000006: expected .*000006_IUV.png"):
         DenseTruth(tmp_path, dataset).points(7, DensePoseGroundTruth(dataset).annotated[7])
 
 
