@@ -14,7 +14,7 @@ for row in ${*:-base masks keypoints st_cascade cascade_masks cascade_keypoints}
     INPUT.MIN_SIZE_TRAIN "(208, 224, 240)" INPUT.MAX_SIZE_TRAIN 320 INPUT.MIN_SIZE_TEST 240 INPUT.MAX_SIZE_TEST 320 \
     MODEL.ROI_HEADS.BATCH_SIZE_PER_IMAGE 64 SOLVER.IMS_PER_BATCH 4 SOLVER.MAX_ITER "$iters" \
     SOLVER.STEPS "($((iters * 33 / 40)), $((iters * 19 / 20)))" SOLVER.WARMUP_ITERS 50 SOLVER.CHECKPOINT_PERIOD 1000 \
-    TEST.EVAL_PERIOD 0 DATALOADER.NUM_WORKERS 0 SEED 1 OUTPUT_DIR "$runs/$row" \
+    TEST.EVAL_PERIOD 0 DATALOADER.NUM_WORKERS 0 SEED "${SEED:-1}" OUTPUT_DIR "$runs/$row" \
     > "$runs/$row.log" 2>&1 || echo "$row: exit $?" >> "$runs/failed"
   echo $(($(date +%s) - start)) > "$runs/$row.wall"
 done
