@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Sequence, Tuple
 
 import numpy as np
-import torch
 
 from densepose_ext.evaluation.dense_truth import read_dense_truth
 from densepose_ext.structures.targets import DensePoseTargets
