@@ -2,7 +2,8 @@
 
 Frames: ground-truth points come in box-256 (dp_x, dp_y relative to the annotation bbox) and are moved to
 image px; a detection's result is an H x W label/UV grid laid over its box (H, W need not equal the box size:
-after a resized test image they are the network-input box size): cell (r, c) of an H x W result over box (x0, y0, x1, y1) covers image px x in [x0 + c (x1-x0)/W, x0 + (c+1) (x1-x0)/W), same for y.
+after a resized test image they are the network-input box size): cell (r, c) of an H x W result over box
+(x0, y0, x1, y1) covers image px x in [x0 + c (x1-x0)/W, x0 + (c+1) (x1-x0)/W), same for y.
 """
 
 from __future__ import annotations

@@ -31,6 +31,12 @@ def person_masks_in_boxes(
     return resample_masks_to_rois(coarse_masks, mask_boxes, boxes, size) > 0
 
 
+def crop_cell_centres(box: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Image px of the cell centres of an S x S crop of `box` (4,) XYXY: xs (S,) and ys (S,), in box's dtype."""
+    centres = (torch.arange(size, dtype=box.dtype) + 0.5) / size
+    return box[0] + centres * (box[2] - box[0]), box[1] + centres * (box[3] - box[1])
+
+
 def person_crops(
     images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tensor, person_masks: torch.Tensor
 ) -> torch.Tensor:

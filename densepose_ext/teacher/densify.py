@@ -1,8 +1,8 @@
 """Densification: run the teacher over a dataset and write dense I/U/V labels inside every person mask.
 
 Each annotated person with a coarse part mask (`dp_masks`) is labelled in the crop frame of its annotation box
-(labels.py), inside its mask: by the teacher (`TeacherLabeller`) or, as a baseline, by the nearest annotated
-point (nearest.py). Images are processed in image-id order;
+(labels.py), inside its mask: by the teacher (`TeacherLabeller`), as a baseline by the nearest annotated point
+(nearest.py), or, on DensePose-Synth, by the exact dense truth (truth.py). Images are processed in image-id order;
 an image whose shard exists is skipped, so an interrupted run resumes where it stopped.
 """
 from __future__ import annotations
@@ -84,7 +84,7 @@ def densify_dataset(
     """Write the dense labels of `dataset_dicts` (detectron2 dataset dicts with annotation `id`s) to `out_dir`.
 
     Args:
-        labeller: `TeacherLabeller` or `nearest.NearestPointLabeller`: called with a dataset dict and its people
+        labeller: `TeacherLabeller`, `nearest.NearestPointLabeller` or `truth.DenseTruthLabeller`: called with a dataset dict and its people
             (DensePoseTargets with coarse masks, image px), returns their labels in the crop frames of their
             `mask_box`; has `crop_size` and `settings` (recorded for resume).
     Returns the merged index (labels.py). Raises DensifyResumeError when `out_dir` holds another run.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,6 +27,11 @@ from densepose_ext.inference_io.atomic import atomic_write_bytes
 INDEX_FILE = "index.json"
 LABELS_DIR = "labels"
 SHARDS_DIR = "shards"
+
+
+def stack_person_labels(per_person: Sequence[Tuple[np.ndarray, np.ndarray]]) -> Tuple[np.ndarray, np.ndarray]:
+    """N people's ((S, S) labels, (2, S, S) uv) -> (N, S, S) labels and (N, 2, S, S) uv, as a Labeller returns."""
+    return np.stack([labels for labels, _ in per_person]), np.stack([uv for _, uv in per_person])
 
 
 def encode_iuv_png(labels: np.ndarray, uv: np.ndarray) -> bytes:

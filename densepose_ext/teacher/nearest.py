@@ -12,7 +12,8 @@ import torch
 
 from densepose_ext.structures.targets import DensePoseTargets
 
-from .crops import person_masks_in_boxes
+from .crops import crop_cell_centres, person_masks_in_boxes
+from .labels import stack_person_labels
 
 
 def nearest_point_labels(targets: DensePoseTargets, crop_size: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -27,10 +28,9 @@ def nearest_point_labels(targets: DensePoseTargets, crop_size: int) -> Tuple[np.
     uv = torch.zeros((2, crop_size, crop_size))
     if len(targets) == 0:
         return labels.numpy(), uv.numpy()
-    x0, y0, x1, y1 = box[0].tolist()
-    centres = (torch.arange(crop_size, dtype=torch.float32) + 0.5) / crop_size
+    xs, ys = crop_cell_centres(box[0], crop_size)
     rows, cols = inside.nonzero(as_tuple=True)
-    cells = torch.stack([x0 + centres[cols] * (x1 - x0), y0 + centres[rows] * (y1 - y0)], dim=1)  # (M, 2) image px
+    cells = torch.stack([xs[cols], ys[rows]], dim=1)  # (M, 2) image px
     nearest = torch.cdist(cells, torch.stack([targets.x, targets.y], dim=1)).argmin(dim=1)  # (M,)
     labels[rows, cols] = targets.i[nearest].to(torch.uint8)
     uv[0, rows, cols], uv[1, rows, cols] = targets.u[nearest], targets.v[nearest]
@@ -45,5 +45,4 @@ class NearestPointLabeller:
         self.settings = {"labeller": "nearest-point", "crop_size": crop_size}
 
     def __call__(self, dataset_dict: dict, people: Sequence[DensePoseTargets]) -> Tuple[np.ndarray, np.ndarray]:
-        per_person = [nearest_point_labels(t, self.crop_size) for t in people]
-        return np.stack([p[0] for p in per_person]), np.stack([p[1] for p in per_person])
+        return stack_person_labels([nearest_point_labels(t, self.crop_size) for t in people])

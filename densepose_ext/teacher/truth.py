@@ -15,7 +15,8 @@ import numpy as np
 from densepose_ext.evaluation.dense_truth import read_dense_truth
 from densepose_ext.structures.targets import DensePoseTargets
 
-from .crops import person_masks_in_boxes
+from .crops import crop_cell_centres, person_masks_in_boxes
+from .labels import stack_person_labels
 
 
 def dense_truth_labels(
@@ -30,10 +31,8 @@ def dense_truth_labels(
     """
     box = targets.mask_box[None].float()
     inside = person_masks_in_boxes(targets.coarse_masks[None], box, box, crop_size)[0].numpy()
-    x0, y0, x1, y1 = box[0].tolist()
-    centres = (np.arange(crop_size) + 0.5) / crop_size
-    cols = np.floor(x0 + centres * (x1 - x0)).astype(np.int64)
-    rows = np.floor(y0 + centres * (y1 - y0)).astype(np.int64)
+    xs, ys = crop_cell_centres(box[0].double(), crop_size)
+    cols, rows = xs.floor().long().numpy(), ys.floor().long().numpy()
     valid = ((rows >= 0) & (rows < inds.shape[0]))[:, None] & ((cols >= 0) & (cols < inds.shape[1]))[None, :]
     r, c = np.clip(rows, 0, inds.shape[0] - 1), np.clip(cols, 0, inds.shape[1] - 1)
     cell_inds = np.where(valid, inds[r[:, None], c[None, :]], 0)
@@ -59,5 +58,4 @@ class DenseTruthLabeller:
     def __call__(self, dataset_dict: dict, people: Sequence[DensePoseTargets]) -> Tuple[np.ndarray, np.ndarray]:
         image = Path(dataset_dict["file_name"])
         iuv, inds = read_dense_truth(image.parent.parent, image.stem)
-        per_person = [dense_truth_labels(iuv, inds, t, self.crop_size) for t in people]
-        return np.stack([p[0] for p in per_person]), np.stack([p[1] for p in per_person])
+        return stack_person_labels([dense_truth_labels(iuv, inds, t, self.crop_size) for t in people])
