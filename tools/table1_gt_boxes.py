@@ -23,8 +23,9 @@ from detectron2.structures import Boxes, BoxMode, Instances
 
 import densepose_ext  # noqa: F401  (registers datasets and ROI heads)
 from densepose_ext.config import add_densepose_config
+from table1_report import ROWS as REPORT_ROWS  # this script's own folder is on sys.path
 
-ROWS = ("base", "masks", "keypoints", "st_cascade", "cascade_masks", "cascade_keypoints")
+ROWS = tuple(row for row, _ in REPORT_ROWS)
 
 
 def _inputs(dataset_dicts, image_format):
