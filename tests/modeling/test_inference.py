@@ -48,6 +48,20 @@ def test_result_is_equivariant_to_box_scaling():
     assert torch.equal(large.labels, small.labels.repeat_interleave(2, 0).repeat_interleave(2, 1))
 
 
+def test_pixel_is_on_the_person_where_background_is_less_likely_than_not():
+    out = _constant_outputs(1, s=2, k=15)
+    # left column: background is the single most likely coarse label (arg-max) but has probability
+    # e / (e + 14 e^0.5) = 0.1, the 14 parts sharing the rest; right column: background at 0.9
+    out.coarse_segm[0, 0, :, 0] = 1.0
+    out.coarse_segm[0, 1:, :, 0] = 0.5
+    out.coarse_segm[0, 0, :, 1] = 2.0 + torch.log(torch.tensor(14 * 9.0))
+    out.coarse_segm[0, 1:, :, 1] = 2.0
+    out.fine_segm[0, 0] = 9.0  # the never-trained background channel of the fine parts is not a label
+    out.fine_segm[0, 7] = 3.0
+    (r,) = densepose_chart_inference(out, torch.tensor([[0.0, 0.0, 2.0, 2.0]]))
+    assert r.labels.tolist() == [[7, 0], [7, 0]]
+
+
 def test_empty_inference():
     assert densepose_chart_inference(_constant_outputs(0), torch.zeros(0, 4)) == []
 
