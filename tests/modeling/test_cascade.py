@@ -7,7 +7,7 @@ import pytest
 import torch
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import build_model, build_roi_heads
-from detectron2.structures import BitMasks, Instances, Keypoints
+from detectron2.structures import BitMasks, Keypoints
 from detectron2.utils.events import EventStorage
 
 from densepose_ext.modeling.cascade import (
@@ -18,7 +18,7 @@ from densepose_ext.modeling.cascade import (
 )
 from densepose_ext.modeling.inference import densepose_chart_inference
 
-from .tiny import REPO, blob_dataset, densepose_cfg, tiny_cfg
+from .tiny import REPO, blob_dataset, densepose_cfg, gt_boxes_as_detections, tiny_cfg
 
 torch.set_num_threads(1)
 
@@ -201,14 +201,9 @@ def test_multitask_without_cascade_has_single_stage_losses():
 
 
 def _given_box_inference(model, inputs):
-    detections = [
-        Instances(x["instances"].image_size, pred_boxes=x["instances"].gt_boxes,
-                  pred_classes=torch.zeros(1, dtype=torch.long), scores=torch.ones(1))
-        for x in inputs
-    ]
     model.eval()
     with torch.no_grad():
-        return model.inference(inputs, detected_instances=detections, do_postprocess=False)
+        return model.inference(inputs, detected_instances=gt_boxes_as_detections(inputs), do_postprocess=False)
 
 
 @pytest.mark.parametrize("variant", sorted(CASCADE_VARIANTS))

@@ -4,23 +4,17 @@ import time
 import numpy as np
 import torch
 from detectron2.modeling import build_model
-from detectron2.structures import Instances
 from detectron2.utils.events import EventStorage
 
-from .tiny import blob_dataset, tiny_cfg
+from .tiny import blob_dataset, gt_boxes_as_detections, tiny_cfg
 
 
 def _part_accuracy(model, inputs):
     """Share of annotated points whose predicted label (at the GT box) equals the annotated part,
     and the mean |U error| of the correctly labelled points."""
-    detections = []
-    for x in inputs:
-        d = Instances(x["instances"].image_size, pred_boxes=x["instances"].gt_boxes,
-                      pred_classes=torch.zeros(1, dtype=torch.long), scores=torch.ones(1))
-        detections.append(d)
     model.eval()
     with torch.no_grad():
-        outputs = model.inference(inputs, detected_instances=detections, do_postprocess=False)
+        outputs = model.inference(inputs, detected_instances=gt_boxes_as_detections(inputs), do_postprocess=False)
     hits, u_err = [], []
     for x, out in zip(inputs, outputs):
         (t,) = list(x["instances"].gt_densepose)

@@ -38,6 +38,18 @@ def tiny_train_overrides(min_size: int, head_convs: int = 2, head_dim: int = 32)
     ]
 
 
+def gt_boxes_as_detections(inputs, device="cpu"):
+    """Per model input, an Instances of detections at its ground-truth boxes (class 0, score 1) on `device`:
+    `model.inference(inputs, detected_instances=...)` then runs the DensePose head on known ROIs."""
+    detections = []
+    for x in inputs:
+        n = len(x["instances"])
+        detections.append(Instances(x["instances"].image_size, pred_boxes=x["instances"].gt_boxes.to(device),
+                                    pred_classes=torch.zeros(n, dtype=torch.long, device=device),
+                                    scores=torch.ones(n, device=device)))
+    return detections
+
+
 def tiny_cfg():
     """The CPU recipe shrunk further so a model trains on a few 64-128 px images in seconds."""
     cfg = densepose_cfg("configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml")
