@@ -15,24 +15,30 @@ environment variable $DENSEPOSE_SMPL_DIR). Public API (used by the "smpl" BodySu
         dist.vertex_distance(source_a (N,), source_b (N,)) -> (N,) float64 metres (file vertex ids)
 
 Files, in order of preference (field names and shapes as the reference project ships them):
-  1. SMPL_subdiv.mat: `vertex` (3, N) metres, `faces` (F, 3) 1-based, `Part_ID_subdiv` (N, 1) 1..24,
-     `U_subdiv`, `V_subdiv` (N, 1) or (1, N) in [0, 1]. A face's part is that of its corners, which
-     must agree. (N = 27554 in the reference.)
+  1. SMPL_subdiv.mat: `vertex` (3, N) metres, `faces` (F, 3) or (3, F) 1-based, `Part_ID_subdiv` (N, 1)
+     1..24, `U_subdiv`, `V_subdiv` (N, 1) or (1, N) in [0, 1]. A face's part is that of its corners. Faces
+     whose corners lie in different parts belong to no chart: they are left out of the surface (logged),
+     as the reference, which never reads `faces`, accepts them. (N = 27554 in the reference.)
   2. UV_Processed.mat: `All_FaceIndices` (F, 1) part per face, `All_Faces` (F, 3) 1-based indices into
      the DensePose vertices, `All_U_norm`, `All_V_norm` (Nd, 1), `All_vertices` (Nd, 1) or (1, Nd)
      1-based index of each DensePose vertex into the SMPL template; plus the template positions
      (6890, 3) metres: `template_vertices` (array or .npy path) or `smpl_template.npy` in data_dir.
-  Optional, for precomputed geodesics: Pdist_matrix.pkl (dict with `Pdist_matrix`: condensed upper
-  triangle (n(n-1)/2,) or (.., 1), row-major like scipy's pdist) and SMPL_SUBDIV_TRANSFORM.mat (`index`
-  (N, 1) or (1, N), 1-based index of each SMPL_subdiv vertex into that matrix).
+  Optional, for precomputed geodesics: Pdist_matrix.pkl (pickled dict with `Pdist_matrix`, shape (K,) or
+  (K, 1), K = M(M-1)/2 for M mesh vertices: the distance of mesh vertices a < b (0-based) is entry
+  b(b-1)/2 + a, i.e. the strict lower triangle of the full matrix row by row, MATLAB's `D(triu(true(M), 1))`;
+  NOT scipy's condensed order) and SMPL_SUBDIV_TRANSFORM.mat (`index` (N, 1) or (1, N), 1-based mesh vertex
+  of each SMPL_subdiv vertex). The matrix is memory-mapped (pickled_array.py), not loaded: 1.5 GB at SMPL size.
+
+    charts = load_smpl_chart_vertices(data_dir=None) -> SmplChartVertices
+        .part (N,) int64 1..24, .uv (N, 2) float64: what the reference's evaluator reads from SMPL_subdiv.mat
 
 Chart seams duplicate vertices in these files; vertices with bit-identical positions are welded, so
 the surface is connected for geodesics while per-corner UVs keep the seams.
 """
 from __future__ import annotations
 
+import logging
 import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -40,9 +46,12 @@ from typing import Optional, Union
 import numpy as np
 
 from densepose_ext.surface.parts import NUM_FINE_PARTS
+from densepose_ext.surface.pickled_array import load_mapped
 
-__all__ = ["SMPL_DIR_ENV", "SmplSurfaceArrays", "PrecomputedDistances", "load_smpl_surface",
-           "load_smpl_distances", "smpl_data_dir"]
+__all__ = ["SMPL_DIR_ENV", "SmplSurfaceArrays", "SmplChartVertices", "PrecomputedDistances", "load_smpl_surface",
+           "load_smpl_chart_vertices", "load_smpl_distances", "smpl_data_dir"]
+
+logger = logging.getLogger(__name__)
 
 SMPL_DIR_ENV = "DENSEPOSE_SMPL_DIR"
 SUBDIV_FILE = "SMPL_subdiv.mat"
@@ -140,23 +149,49 @@ def _arrays(positions: np.ndarray, faces: np.ndarray, face_part: np.ndarray, fac
                              source_vertex=source_vertex, source=source)
 
 
+@dataclass(frozen=True)
+class SmplChartVertices:
+    """The chart vertices of SMPL_subdiv.mat: part (N,) int64 in 1..24, uv (N, 2) float64 (U, V) in [0, 1]."""
+
+    part: np.ndarray
+    uv: np.ndarray
+
+
+def _chart_vertices(data: dict, path: Path, n: Optional[int] = None) -> SmplChartVertices:
+    part = _vector(data, path, "Part_ID_subdiv", n)
+    u = _vector(data, path, "U_subdiv", len(part))
+    v = _vector(data, path, "V_subdiv", len(part))
+    _check_range(part, path, "Part_ID_subdiv", 1, NUM_FINE_PARTS)
+    _check_range(u, path, "U_subdiv", 0.0, 1.0)
+    _check_range(v, path, "V_subdiv", 0.0, 1.0)
+    if np.any(part != np.round(part)):
+        raise ValueError(f"{path}: field 'Part_ID_subdiv' expected integer part labels, got non-integer values")
+    return SmplChartVertices(part=part.astype(np.int64), uv=np.stack([u, v], axis=1).astype(np.float64))
+
+
+def load_smpl_chart_vertices(data_dir: Union[str, Path, None] = None) -> SmplChartVertices:
+    """Part and (U, V) of every chart vertex of SMPL_subdiv.mat (the fields the reference's evaluator reads)."""
+    path = smpl_data_dir(data_dir) / SUBDIV_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path.parent}: expected {SUBDIV_FILE}, not found")
+    return _chart_vertices(_loadmat(path), path)
+
+
 def _from_subdiv(path: Path) -> SmplSurfaceArrays:
     data = _loadmat(path)
     positions = _matrix(data, path, "vertex", 3).astype(np.float64)
     n = len(positions)
     faces = _one_based(_matrix(data, path, "faces", 3), path, "faces", n)
-    part = _vector(data, path, "Part_ID_subdiv", n)
-    u, v = _vector(data, path, "U_subdiv", n), _vector(data, path, "V_subdiv", n)
-    _check_range(part, path, "Part_ID_subdiv", 1, NUM_FINE_PARTS)
-    _check_range(u, path, "U_subdiv", 0.0, 1.0)
-    _check_range(v, path, "V_subdiv", 0.0, 1.0)
-    corner_part = part[faces]
-    mixed = np.nonzero((corner_part != corner_part[:, :1]).any(axis=1))[0]
-    if len(mixed):
-        raise ValueError(f"{path}: field 'Part_ID_subdiv' expected the 3 corners of each face to share a part, "
-                         f"got {len(mixed)} faces with mixed parts (first: face {mixed[0]}, parts "
-                         f"{corner_part[mixed[0]].tolist()})")
-    face_uv = np.stack([u[faces], v[faces]], axis=-1)
+    charts = _chart_vertices(data, path, n)
+    corner_part = charts.part[faces]
+    one_part = (corner_part == corner_part[:, :1]).all(axis=1)
+    if not one_part.all():
+        # The reference accepts such files (its evaluator reads no faces); no chart holds these triangles.
+        logger.warning("%s: %d of %d faces have corners in different parts (first: face %d, parts %s); they "
+                       "belong to no chart and are left out of the surface", path, np.count_nonzero(~one_part),
+                       len(faces), int(np.flatnonzero(~one_part)[0]), corner_part[~one_part][0].tolist())
+        faces, corner_part = faces[one_part], corner_part[one_part]
+    face_uv = charts.uv[faces]
     return _arrays(positions, faces, corner_part[:, 0], face_uv, str(path))
 
 
@@ -203,42 +238,48 @@ def load_smpl_surface(data_dir: Union[str, Path, None] = None, *,
 
 
 class PrecomputedDistances:
-    """Geodesic distances between file vertices from the reference's condensed distance matrix.
+    """Geodesic distances between file vertices from the reference's distance matrix (see the module docstring).
 
-    condensed (n(n-1)/2,) metres, row-major upper triangle; index (N,) 0-based matrix row of each file
-    vertex. Distances of a vertex to itself are 0.
+    condensed (M(M-1)/2,) metres (may be a memory map): entry b(b-1)/2 + a holds mesh vertices a < b;
+    index (N,) 0-based mesh vertex of each file vertex. Distances of a vertex to itself are 0.
     """
 
-    def __init__(self, condensed: np.ndarray, index: np.ndarray):
-        self.condensed = np.asarray(condensed).reshape(-1)
+    def __init__(self, condensed: np.ndarray, index: np.ndarray, source: str = PDIST_FILE):
+        self.condensed = condensed.reshape(-1)  # a view: a memory map stays mapped
         self.index = np.asarray(index, dtype=np.int64)
         self.n = int(round((1 + np.sqrt(1 + 8 * len(self.condensed))) / 2))
         if self.n * (self.n - 1) // 2 != len(self.condensed):
-            raise ValueError(f"{PDIST_FILE}: 'Pdist_matrix' expected n(n-1)/2 entries, got {len(self.condensed)}")
+            raise ValueError(f"{source}: 'Pdist_matrix' expected n(n-1)/2 entries, got {len(self.condensed)}")
         if len(self.index) and (self.index.min() < 0 or self.index.max() >= self.n):
             raise ValueError(f"{PDIST_INDEX_FILE}: 'index' expected values in [1, {self.n}], "
                              f"got [{self.index.min() + 1}, {self.index.max() + 1}]")
 
+    def mesh_distance(self, mesh_a: np.ndarray, mesh_b: np.ndarray) -> np.ndarray:
+        """(N,) float64 metres between mesh vertices mesh_a[i] and mesh_b[i] (0-based rows of the matrix)."""
+        lo, hi = np.minimum(mesh_a, mesh_b), np.maximum(mesh_a, mesh_b)
+        same = lo == hi
+        k = np.where(same, 0, hi * (hi - 1) // 2 + lo)
+        return np.where(same, 0.0, self.condensed[k].astype(np.float64))
+
     def vertex_distance(self, source_a: np.ndarray, source_b: np.ndarray) -> np.ndarray:
         """(N,) float64 metres between file vertices source_a[i] and source_b[i] (0-based)."""
-        i, j = self.index[np.asarray(source_a)], self.index[np.asarray(source_b)]
-        lo, hi = np.minimum(i, j), np.maximum(i, j)
-        k = lo * self.n - lo * (lo + 1) // 2 + (hi - lo - 1)  # scipy.spatial.distance condensed order
-        same = lo == hi
-        return np.where(same, 0.0, self.condensed[np.where(same, 0, k)].astype(np.float64))
+        return self.mesh_distance(self.index[np.asarray(source_a)], self.index[np.asarray(source_b)])
 
 
 def load_smpl_distances(data_dir: Union[str, Path, None] = None) -> Optional[PrecomputedDistances]:
-    """The optional precomputed distances, or None when the files are absent."""
+    """The optional precomputed distances (memory-mapped), or None when the files are absent."""
     directory = smpl_data_dir(data_dir)
     pdist_path, index_path = directory / PDIST_FILE, directory / PDIST_INDEX_FILE
     if not pdist_path.is_file() or not index_path.is_file():
         return None
-    with open(pdist_path, "rb") as fh:
-        payload = pickle.load(fh, encoding="latin1")  # user-owned file from the reference project
+    payload = load_mapped(pdist_path)
     if not isinstance(payload, dict) or "Pdist_matrix" not in payload:
         raise ValueError(f"{pdist_path}: expected a dict with key 'Pdist_matrix', got "
                          f"{sorted(payload) if isinstance(payload, dict) else type(payload).__name__}")
+    matrix = payload["Pdist_matrix"]
+    if not isinstance(matrix, np.ndarray) or matrix.ndim not in (1, 2) or (matrix.ndim == 2 and matrix.shape[1] != 1):
+        raise ValueError(f"{pdist_path}: field 'Pdist_matrix' expected a numpy array of shape (K,) or (K, 1), got "
+                         f"{getattr(matrix, 'shape', type(matrix).__name__)}")
     index_data = _loadmat(index_path)
     index = _one_based(_vector(index_data, index_path, "index"), index_path, "index", np.iinfo(np.int64).max)
-    return PrecomputedDistances(payload["Pdist_matrix"], index)
+    return PrecomputedDistances(matrix, index, str(pdist_path))

@@ -10,7 +10,9 @@ from scipy.io import savemat
 from scipy.spatial.distance import pdist, squareform
 
 from densepose_ext.surface.geodesic import MeshGeodesics
-from densepose_ext.surface.smpl import SMPL_DIR_ENV, load_smpl_distances, load_smpl_surface
+from densepose_ext.surface import pickled_array
+from densepose_ext.surface.smpl import (SMPL_DIR_ENV, load_smpl_chart_vertices, load_smpl_distances,
+                                        load_smpl_surface)
 
 # A unit square in the z = 0 plane cut into two charts along x = 0.5 (a seam): parts 1 and 2.
 # Template (welded) vertices: 0..5 on a 3 x 2 grid; file (DensePose) vertices duplicate the seam 1, 4.
@@ -93,7 +95,7 @@ def test_data_dir_from_environment(tmp_path, monkeypatch):
     (dict(faces=FILE_FACES + 1.5), "'faces' expected integer indices"),
     (dict(Part_ID_subdiv=np.full((8, 1), 25.0)), r"'Part_ID_subdiv' expected finite values in \[1, 24\], got \[25.0"),
     (dict(U_subdiv=FILE_U[None] * 2), r"'U_subdiv' expected finite values in \[0.0, 1.0\]"),
-    (dict(Part_ID_subdiv=np.arange(1, 9)[:, None].astype(float)), "mixed parts"),
+    (dict(Part_ID_subdiv=np.full((8, 1), 1.5)), "'Part_ID_subdiv' expected integer part labels"),
 ])
 def test_subdiv_errors_name_file_field_expected_actual(tmp_path, override, message):
     write_subdiv(tmp_path, **override)
@@ -121,24 +123,78 @@ def test_bad_template_is_rejected(tmp_path):
         load_smpl_surface(tmp_path, template_vertices=TEMPLATE[:, :2])
 
 
-def test_precomputed_distances_follow_the_condensed_layout(tmp_path):
+def test_faces_mixing_parts_are_accepted_and_left_out_of_the_charts(tmp_path, caplog):
+    # File vertex 1 (a corner of face 0 only) moves to part 2: face 0 now mixes parts 1 and 2.
+    write_subdiv(tmp_path, Part_ID_subdiv=np.array([1, 2, 1, 1, 2, 2, 2, 2.0])[:, None])
+    arrays = load_smpl_surface(tmp_path)
+    np.testing.assert_array_equal(arrays.face_part, [1, 2, 2])
+    np.testing.assert_array_equal(arrays.vertices[arrays.faces], TEMPLATE[FILE_TO_TEMPLATE][FILE_FACES[1:]])
+    assert "1 of 4 faces have corners in different parts (first: face 0, parts [1, 2, 1])" in caplog.text
+    charts = load_smpl_chart_vertices(tmp_path)  # what the reference's evaluator reads: every vertex
+    np.testing.assert_array_equal(charts.part, [1, 2, 1, 1, 2, 2, 2, 2])
+    np.testing.assert_array_equal(charts.uv, np.stack([FILE_U, FILE_V], 1))
+
+
+def reference_order(full: np.ndarray) -> np.ndarray:
+    """The reference file's layout, spelled out: column by column of the upper triangle (MATLAB D(triu(true(M), 1))),
+    i.e. for b = 1, 2, ..., M-1 the pairs (0, b), (1, b), ..., (b-1, b)."""
+    return np.array([full[a, b] for b in range(len(full)) for a in range(b)], dtype=np.float32)
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_precomputed_distances_follow_the_reference_layout(tmp_path, protocol, monkeypatch):
+    monkeypatch.setattr(pickled_array, "MIN_MAPPED_BYTES", 1)  # map even this small matrix
     assert load_smpl_distances(tmp_path) is None  # optional files absent
     rng = np.random.default_rng(0)
-    points = rng.random((7, 3))  # distance-matrix rows; file vertex k uses row index[k]
-    index = np.array([3, 0, 6, 2, 2, 5, 1, 4])
+    # 200 mesh vertices: at protocol 4 the matrix (80 kB) is stored outside pickle's 64 kB frames, as at full size.
+    points = rng.random((200, 3))
+    full = squareform(pdist(points))
+    index = rng.integers(0, 200, 300)  # file vertex k is mesh vertex index[k]; some share a mesh vertex
     with open(tmp_path / "Pdist_matrix.pkl", "wb") as fh:
-        pickle.dump({"Pdist_matrix": pdist(points)[:, None]}, fh)
+        pickle.dump({"Pdist_matrix": reference_order(full)[:, None]}, fh, protocol=protocol)
     savemat(tmp_path / "SMPL_SUBDIV_TRANSFORM.mat", {"index": (index + 1)[:, None].astype(float)})
     dist = load_smpl_distances(tmp_path)
-    a, b = np.meshgrid(np.arange(8), np.arange(8))
-    np.testing.assert_allclose(dist.vertex_distance(a.ravel(), b.ravel()),
-                               squareform(pdist(points))[index[a.ravel()], index[b.ravel()]])
+    # Protocol 4 stores the array's bytes as one raw run; Python 3 at protocol 2 re-encodes them as text.
+    assert isinstance(dist.condensed, np.memmap) == (protocol == 4)
+    a, b = rng.integers(0, 300, 5000), rng.integers(0, 300, 5000)
+    a[:300] = b[:300] = np.arange(300)  # each vertex with itself: 0
+    np.testing.assert_allclose(dist.vertex_distance(a, b), full[index[a], index[b]], rtol=1e-6)
+    # scipy's condensed order (the old reading) is a different layout for any M > 3.
+    assert not np.allclose(reference_order(full), pdist(points))
 
-    with open(tmp_path / "Pdist_matrix.pkl", "wb") as fh:
-        pickle.dump({"Pdist_matrix": np.zeros(20)}, fh)
-    with pytest.raises(ValueError, match="expected n\\(n-1\\)/2 entries, got 20"):
-        load_smpl_distances(tmp_path)
-    with open(tmp_path / "Pdist_matrix.pkl", "wb") as fh:
-        pickle.dump({"wrong": 1}, fh)
-    with pytest.raises(ValueError, match="Pdist_matrix.pkl: expected a dict with key 'Pdist_matrix'"):
-        load_smpl_distances(tmp_path)
+
+def test_python2_pickle_is_mapped(tmp_path, monkeypatch):
+    """The reference's own file was pickled by Python 2: numpy's state holds the raw bytes as a BINSTRING (a str
+    read back with latin1). Written here opcode by opcode, independently of any pickler."""
+    monkeypatch.setattr(pickled_array, "MIN_MAPPED_BYTES", 1)
+    values = np.array([0.5, 1.25, 2.0], dtype="<f4")
+    raw = values.tobytes()
+    stream = b"".join([
+        b"\x80\x02}q\x00",  # PROTO 2, EMPTY_DICT, BINPUT
+        b"U\x0cPdist_matrixq\x01",  # SHORT_BINSTRING key
+        b"cnumpy.core.multiarray\n_reconstruct\nq\x02",  # GLOBAL
+        b"cnumpy\nndarray\nq\x03K\x00\x85U\x01b\x87R",  # ndarray, (0,), b"b", TUPLE3, REDUCE
+        b"(K\x01K\x03K\x01\x86cnumpy\ndtype\nU\x02f4K\x00K\x01\x87R",  # MARK 1 (3, 1) dtype("f4", 0, 1)
+        b"(K\x03U\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb",  # its state, BUILD
+        b"\x89T" + len(raw).to_bytes(4, "little") + raw,  # NEWFALSE (not Fortran), BINSTRING data
+        b"tbs.",  # TUPLE, BUILD, SETITEM, STOP
+    ])
+    (tmp_path / "p.pkl").write_bytes(stream)
+    loaded = pickled_array.load_mapped(tmp_path / "p.pkl")["Pdist_matrix"]
+    assert isinstance(loaded, np.memmap) and loaded.shape == (3, 1)
+    np.testing.assert_array_equal(loaded[:, 0], values)
+    np.testing.assert_array_equal(pickle.loads(stream, encoding="latin1")["Pdist_matrix"], loaded)
+
+
+def test_bad_distance_files_are_named(tmp_path):
+    savemat(tmp_path / "SMPL_SUBDIV_TRANSFORM.mat", {"index": np.ones((8, 1))})
+    for payload, message in [
+        ({"Pdist_matrix": np.zeros(20)}, "expected n\\(n-1\\)/2 entries, got 20"),
+        ({"wrong": 1}, "Pdist_matrix.pkl: expected a dict with key 'Pdist_matrix'"),
+        ({"Pdist_matrix": np.zeros((3, 2))}, r"'Pdist_matrix' expected a numpy array of shape \(K,\) or \(K, 1\)"),
+        ({"Pdist_matrix": __import__("collections").OrderedDict()}, "found the global collections.OrderedDict"),
+    ]:
+        with open(tmp_path / "Pdist_matrix.pkl", "wb") as fh:
+            pickle.dump(payload, fh)
+        with pytest.raises(ValueError, match=message):
+            load_smpl_distances(tmp_path)
