@@ -2,8 +2,8 @@
 
 Key names and defaults follow the reference DensePose project (detectron2/projects/DensePose), so its
 YAML files merge into a config prepared here. Keys for reference features this package does not
-implement (confidence estimation, DeepLab head, CSE, HRNet, bootstrapping) exist so such YAML still
-loads; `validate_densepose_config` then refuses the ones that would change the model.
+implement (segmentation confidences, CSE, HRNet, bootstrapping) exist so such YAML still loads;
+`validate_densepose_config` then refuses the ones that would change the model.
 
 Other helpers may add keys for their own feature in a section of their own (marked by a comment).
 """
@@ -13,17 +13,12 @@ from detectron2.config import CfgNode as CN
 
 from .surface.parts import NUM_COARSE_PARTS, NUM_FINE_PARTS
 
-# Heads and predictors that this package builds under the reference's registered names.
-# "" means "the default" for configs written before the reference added the key.
-_SUPPORTED_HEAD_NAMES = ("", "DensePoseV1ConvXHead")
-_SUPPORTED_PREDICTOR_NAMES = (
-    "",
-    "DensePoseChartPredictor",
-    # Without UV/segmentation confidences the reference's confidence predictor has exactly the
-    # parameters of the plain chart predictor, so checkpoints and YAML written for it still fit.
-    "DensePoseChartWithConfidencePredictor",
-)
-_SUPPORTED_LOSS_NAMES = ("", "DensePoseChartLoss", "DensePoseChartWithConfidenceLoss")
+# Head (NAME) and predictor (PREDICTOR_NAME) names are checked by their registries' builders
+# (modeling/head.py, modeling/predictor.py). The losses are one function: these names select whether
+# the U/V loss may use UV confidences ("" = the default, for configs written before the key existed).
+_CONFIDENCE_PREDICTOR = "DensePoseChartWithConfidencePredictor"
+_CONFIDENCE_LOSS = "DensePoseChartWithConfidenceLoss"
+_SUPPORTED_LOSS_NAMES = ("", "DensePoseChartLoss", _CONFIDENCE_LOSS)
 
 
 def add_densepose_config(cfg: CN) -> None:
@@ -66,15 +61,22 @@ def add_densepose_config(cfg: CN) -> None:
     h.DECODER_CONV_DIMS = 256
     h.DECODER_NORM = ""
     h.DECODER_COMMON_STRIDE = 4
-    # Reference-only options, present so reference YAML loads; validation rejects enabling them.
+    # DeepLab head (NAME "DensePoseDeepLabHead", modeling/deeplab_head.py): NORM "GN" puts GroupNorm(32)
+    # after each stacked convolution ("" = none); NONLOCAL_ON adds a non-local block after the ASPP.
     h.DEEPLAB = CN()
     h.DEEPLAB.NORM = "GN"
     h.DEEPLAB.NONLOCAL_ON = 0
-    h.PREDICTOR_NAME = "DensePoseChartPredictor"
-    h.LOSS_NAME = "DensePoseChartLoss"
+    # Predictor (modeling/predictor.py registry) and loss; the reference's defaults. Without confidences
+    # enabled the confidence predictor and loss are exactly the plain chart ones.
+    h.PREDICTOR_NAME = _CONFIDENCE_PREDICTOR
+    h.LOSS_NAME = _CONFIDENCE_LOSS
+    # UV confidence (modeling/confidence.py; the reference's WC1 = "iid_iso", WC2 = "indep_aniso"): the
+    # predictor adds sigma_2 (and kappa_u, kappa_v), the U/V loss becomes a Gaussian negative
+    # log-likelihood with variance softplus(sigma_2) + EPSILON. Needs PREDICTOR_NAME and LOSS_NAME "...WithConfidence...".
     h.UV_CONFIDENCE = CN({"ENABLED": False})
     h.UV_CONFIDENCE.EPSILON = 0.01
     h.UV_CONFIDENCE.TYPE = "iid_iso"
+    # Reference-only options, present so reference YAML loads; validation rejects enabling them.
     h.SEGM_CONFIDENCE = CN({"ENABLED": False})
     h.SEGM_CONFIDENCE.EPSILON = 0.01
     h.CSE = CN(new_allowed=True)
@@ -140,16 +142,20 @@ def validate_densepose_config(cfg: CN) -> None:
         return
     h = cfg.MODEL.ROI_DENSEPOSE_HEAD
     p = "MODEL.ROI_DENSEPOSE_HEAD."
-    _check(h.NAME in _SUPPORTED_HEAD_NAMES, p + "NAME", f"one of {_SUPPORTED_HEAD_NAMES}", h.NAME)
-    _check(
-        h.PREDICTOR_NAME in _SUPPORTED_PREDICTOR_NAMES,
-        p + "PREDICTOR_NAME",
-        f"one of {_SUPPORTED_PREDICTOR_NAMES}",
-        h.PREDICTOR_NAME,
-    )
     _check(h.LOSS_NAME in _SUPPORTED_LOSS_NAMES, p + "LOSS_NAME", f"one of {_SUPPORTED_LOSS_NAMES}", h.LOSS_NAME)
-    for key in ("UV_CONFIDENCE", "SEGM_CONFIDENCE"):
-        _check(not h[key].ENABLED, p + key + ".ENABLED", "False (confidences are not implemented)", True)
+    if h.UV_CONFIDENCE.ENABLED:
+        why = " (UV_CONFIDENCE.ENABLED is True)"
+        _check(h.PREDICTOR_NAME == _CONFIDENCE_PREDICTOR, p + "PREDICTOR_NAME", repr(_CONFIDENCE_PREDICTOR) + why,
+               h.PREDICTOR_NAME)
+        _check(h.LOSS_NAME == _CONFIDENCE_LOSS, p + "LOSS_NAME", repr(_CONFIDENCE_LOSS) + why, h.LOSS_NAME)
+        _check(h.UV_CONFIDENCE.EPSILON > 0, p + "UV_CONFIDENCE.EPSILON", "> 0 (lower bound of the variance)",
+               h.UV_CONFIDENCE.EPSILON)
+    _check(
+        not h.SEGM_CONFIDENCE.ENABLED,
+        p + "SEGM_CONFIDENCE.ENABLED",
+        "False (segmentation confidences, the reference's WC1M/WC2M models, are not implemented)",
+        True,
+    )
     _check(
         not h.COARSE_SEGM_TRAINED_BY_MASKS,
         p + "COARSE_SEGM_TRAINED_BY_MASKS",

@@ -25,8 +25,8 @@ from detectron2.structures import Boxes
 from torch import nn
 from torch.nn import functional as F
 
-from .head import DensePoseConvHead
-from .predictor import DensePoseChartOutput, DensePoseChartPredictor
+from .head import DensePoseV1ConvXHead
+from .predictor import DensePoseChartOutput, build_densepose_predictor
 
 _P = "MODEL.ROI_DENSEPOSE_HEAD.CASCADE."
 
@@ -129,7 +129,7 @@ def build_densepose_cascade(cfg, pooled_channels: int) -> Optional[DensePoseCasc
     if not h.CASCADE.ENABLED:
         return None
     first_stage_channels = h.NUM_COARSE_SEGM_CHANNELS + 3 * (h.NUM_PATCHES + 1)
-    head = DensePoseConvHead(
+    head = DensePoseV1ConvXHead(
         pooled_channels + first_stage_channels + auxiliary_input_channels(cfg),
         num_convs=h.CASCADE.NUM_STACKED_CONVS,
         conv_dim=h.CONV_HEAD_DIM,
@@ -137,7 +137,7 @@ def build_densepose_cascade(cfg, pooled_channels: int) -> Optional[DensePoseCasc
     )
     return DensePoseCascadeStage(
         head,
-        DensePoseChartPredictor(cfg, head.n_out_channels),
+        build_densepose_predictor(cfg, head.n_out_channels),
         h.POOLER_RESOLUTION,
         use_masks=h.CASCADE.USE_MASKS,
         use_keypoints=h.CASCADE.USE_KEYPOINTS,

@@ -9,6 +9,9 @@ Losses (names as in the reference, weights from MODEL.ROI_DENSEPOSE_HEAD):
   points inside the proposal, against their part label; mean over points; x PART_WEIGHTS.
 - loss_densepose_U / _V: smooth-L1 between the U (V) channel of the point's ground-truth part,
   sampled the same way, and its annotated U (V); summed over points; x POINT_REGRESSION_WEIGHTS.
+- loss_densepose_UV replaces them when the outputs carry UV confidences (confidence.py): the Gaussian
+  negative log-likelihood of (U, V) with the confidences of the same channel at the same points;
+  summed over points; x POINT_REGRESSION_WEIGHTS.
 - loss_densepose_S: cross-entropy of the coarse segmentation over the SxS grid against the 256x256
   coarse mask resampled (nearest) into the proposal frame; labels 0..14, or person/background when
   the predictor has 2 channels; mean over cells; x INDEX_WEIGHTS.
@@ -22,6 +25,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 from torch.nn import functional as F
 
+from .confidence import gaussian_uv_nll
 from .predictor import DensePoseChartOutput
 
 
@@ -112,11 +116,46 @@ def resample_masks_to_rois(
 
 def zero_densepose_losses(outputs: DensePoseChartOutput) -> Dict[str, torch.Tensor]:
     """Zero losses that still depend on every output (and so on every head/predictor parameter)."""
+    confidences = outputs.confidences()
+    if confidences:
+        uv = {"loss_densepose_UV": sum(m.sum() for m in (outputs.u, outputs.v, *confidences.values())) * 0}
+    else:
+        uv = {"loss_densepose_U": outputs.u.sum() * 0, "loss_densepose_V": outputs.v.sum() * 0}
+    return {"loss_densepose_I": outputs.fine_segm.sum() * 0, **uv, "loss_densepose_S": outputs.coarse_segm.sum() * 0}
+
+
+def uv_point_losses(
+    outputs: DensePoseChartOutput,
+    roi_index: torch.Tensor,
+    gx: torch.Tensor,
+    gy: torch.Tensor,
+    part: torch.Tensor,
+    u: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    uv_confidence_epsilon: float,
+) -> Dict[str, torch.Tensor]:
+    """Unweighted U/V losses of foreground points, reading every map from the point's part channel.
+
+    Args:
+        outputs: predictor outputs (ROI SxS frames).
+        roi_index, gx, gy: (P,) the map and ROI-frame position of each point (see `sample_at_points`).
+        part: (P,) int64 ground-truth part in 1..24. u, v: (P,) annotated chart coordinates.
+        uv_confidence_epsilon: lower bound of the variance (confidence.py).
+    Returns:
+        {"loss_densepose_UV"} with UV confidences, else {"loss_densepose_U", "loss_densepose_V"}: sums over points.
+    """
+    at = {
+        name: sample_at_points(maps, roi_index, gx, gy).gather(1, part[:, None])[:, 0]
+        for name, maps in {"u": outputs.u, "v": outputs.v, **outputs.confidences()}.items()
+    }
+    if "sigma_2" in at:
+        nll = gaussian_uv_nll(at["u"] - u, at["v"] - v, at["sigma_2"], uv_confidence_epsilon,
+                              at.get("kappa_u"), at.get("kappa_v"))
+        return {"loss_densepose_UV": nll}
     return {
-        "loss_densepose_I": outputs.fine_segm.sum() * 0,
-        "loss_densepose_U": outputs.u.sum() * 0,
-        "loss_densepose_V": outputs.v.sum() * 0,
-        "loss_densepose_S": outputs.coarse_segm.sum() * 0,
+        "loss_densepose_U": F.smooth_l1_loss(at["u"], u, reduction="sum"),
+        "loss_densepose_V": F.smooth_l1_loss(at["v"], v, reduction="sum"),
     }
 
 
@@ -128,6 +167,7 @@ def densepose_chart_losses(
     part_weight: float,
     point_regression_weight: float,
     index_weight: float,
+    uv_confidence_epsilon: float = 0.01,
 ) -> Dict[str, torch.Tensor]:
     """DensePose losses for N proposals and their matched ground truth.
 
@@ -140,8 +180,10 @@ def densepose_chart_losses(
             mask_box (4,) XYXY image px), or None for a proposal without DensePose annotation.
         part_weight, point_regression_weight, index_weight: PART_WEIGHTS,
             POINT_REGRESSION_WEIGHTS, INDEX_WEIGHTS.
+        uv_confidence_epsilon: UV_CONFIDENCE.EPSILON (used only when `outputs` carry UV confidences).
     Returns:
-        dict with loss_densepose_I, loss_densepose_U, loss_densepose_V, loss_densepose_S (scalars).
+        dict with loss_densepose_I, loss_densepose_U, loss_densepose_V (or loss_densepose_UV with UV
+        confidences), loss_densepose_S (scalars).
     """
     if len(targets) != len(outputs) or proposal_boxes.shape[0] != len(outputs):
         raise ValueError(
@@ -170,16 +212,9 @@ def densepose_chart_losses(
             losses["loss_densepose_I"] = F.cross_entropy(fine, i) * part_weight
             fg = i > 0
             if fg.any():
-                # U and V are read only from the channel of the point's ground-truth part.
-                part = i[fg, None]
-                u_est = sample_at_points(outputs.u, roi_index[fg], gx[fg], gy[fg]).gather(1, part)
-                v_est = sample_at_points(outputs.v, roi_index[fg], gx[fg], gy[fg]).gather(1, part)
-                losses["loss_densepose_U"] = (
-                    F.smooth_l1_loss(u_est[:, 0], u[fg], reduction="sum") * point_regression_weight
-                )
-                losses["loss_densepose_V"] = (
-                    F.smooth_l1_loss(v_est[:, 0], v[fg], reduction="sum") * point_regression_weight
-                )
+                uv_losses = uv_point_losses(outputs, roi_index[fg], gx[fg], gy[fg], i[fg], u[fg], v[fg],
+                                            uv_confidence_epsilon=uv_confidence_epsilon)
+                losses.update({name: loss * point_regression_weight for name, loss in uv_losses.items()})
 
     with_masks = [k for k, t in enumerate(targets) if t is not None and t.coarse_masks is not None]
     if with_masks:

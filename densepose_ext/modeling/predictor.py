@@ -1,18 +1,40 @@
-"""DensePose predictor: head features -> coarse segmentation, fine part logits and per-part U, V.
+"""DensePose predictors: head features -> coarse segmentation, fine part logits and per-part U, V
+(and, with UV confidence, the confidence maps); the registry that selects one by
+MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME.
 
 Each output comes from a stride-2 transposed convolution followed by bilinear upsampling by
-`up_scale` (paper Fig. 6). Parameter names match the reference project's `DensePoseChartPredictor`
-(`ann_index_lowres`, `index_uv_lowres`, `u_lowres`, `v_lowres`), so its checkpoints load.
+`up_scale` (paper Fig. 6). Parameter names match the reference project's predictors
+(`ann_index_lowres`, `index_uv_lowres`, `u_lowres`, `v_lowres`, and `sigma_2_lowres`, `kappa_u_lowres`,
+`kappa_v_lowres` in confidence_predictor.py), so its checkpoints load.
+
+Registered predictors (the reference's names):
+- `DensePoseChartPredictor` (this module);
+- `DensePoseChartWithConfidencePredictor` (confidence_predictor.py): adds the UV confidence outputs
+  when MODEL.ROI_DENSEPOSE_HEAD.UV_CONFIDENCE.ENABLED; otherwise it is exactly the chart predictor
+  (the reference's default name, so its plain configs select it).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Dict, Optional
 
 import torch
 from detectron2.config import configurable
 from detectron2.layers import ConvTranspose2d
+from detectron2.utils.registry import Registry
 from torch import nn
 from torch.nn import functional as F
+
+DENSEPOSE_PREDICTOR_REGISTRY = Registry("DENSEPOSE_PREDICTOR")
+DENSEPOSE_PREDICTOR_REGISTRY.__doc__ = """
+DensePose predictors, selected by MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME.
+
+Each entry is called as `predictor(cfg, input_channels)` and returns an nn.Module mapping head features
+(N, input_channels, R, R) to a DensePoseChartOutput of S x S maps, S = HEATMAP_SIZE.
+"""
+
+# Optional outputs of DensePoseChartOutput: the UV confidences (see confidence.py).
+CONFIDENCE_FIELDS = ("sigma_2", "kappa_u", "kappa_v")
 
 
 @dataclass
@@ -23,17 +45,43 @@ class DensePoseChartOutput:
     fine_segm:   (N, 25, S, S) logits over background + 24 fine parts.
     u, v:        (N, 25, S, S) chart coordinates predicted for each part (channel = part label);
                  unbounded regressions of values in [0, 1]; channel 0 is unused.
+    sigma_2:     (N, 25, S, S) or None: raw UV variance per part, unbounded; the variance is
+                 softplus(sigma_2) + UV_CONFIDENCE.EPSILON (confidence.py). Present with UV confidence.
+    kappa_u, kappa_v: (N, 25, S, S) or None: the per-part direction r = (kappa_u, kappa_v) of the
+                 anisotropic UV covariance (UV_CONFIDENCE.TYPE "indep_aniso" only).
     """
 
     coarse_segm: torch.Tensor
     fine_segm: torch.Tensor
     u: torch.Tensor
     v: torch.Tensor
+    sigma_2: Optional[torch.Tensor] = None
+    kappa_u: Optional[torch.Tensor] = None
+    kappa_v: Optional[torch.Tensor] = None
 
     def __len__(self) -> int:
         return self.fine_segm.shape[0]
 
+    def confidences(self) -> Dict[str, torch.Tensor]:
+        """{name: (N, 25, S, S)} of the confidence maps present, in CONFIDENCE_FIELDS order."""
+        return {name: getattr(self, name) for name in CONFIDENCE_FIELDS if getattr(self, name) is not None}
 
+    def maps(self) -> Dict[str, torch.Tensor]:
+        """{name: (N, C, S, S)} of every output present, coarse_segm first."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+def build_densepose_predictor(cfg, input_channels: int) -> nn.Module:
+    """The predictor named by MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME, for `input_channels` head channels."""
+    name = cfg.MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME
+    registered = sorted(n for n, _ in DENSEPOSE_PREDICTOR_REGISTRY)
+    if name not in registered:
+        raise ValueError(f"Invalid DensePose config: MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME must be one of "
+                         f"{registered}, got {name!r}")
+    return DENSEPOSE_PREDICTOR_REGISTRY.get(name)(cfg, input_channels)
+
+
+@DENSEPOSE_PREDICTOR_REGISTRY.register()
 class DensePoseChartPredictor(nn.Module):
     """(N, C, R, R) head features, ROI frame -> DensePoseChartOutput at S = R * 2 * up_scale."""
 
@@ -49,20 +97,16 @@ class DensePoseChartPredictor(nn.Module):
     ):
         super().__init__()
         self.up_scale = up_scale
-        out_channels = {
-            "ann_index_lowres": num_coarse_segm_channels,
-            "index_uv_lowres": num_patches + 1,
-            "u_lowres": num_patches + 1,
-            "v_lowres": num_patches + 1,
-        }
-        for name, channels in out_channels.items():
-            # padding k/2 - 1 makes the stride-2 deconvolution exactly double the size (k even).
-            deconv = ConvTranspose2d(
-                input_channels, channels, deconv_kernel, stride=2, padding=deconv_kernel // 2 - 1
-            )
-            nn.init.kaiming_normal_(deconv.weight, mode="fan_out", nonlinearity="relu")
-            nn.init.zeros_(deconv.bias)
-            self.add_module(name, deconv)
+        self.deconv_kernel = deconv_kernel
+        self.add_deconvs(
+            input_channels,
+            {
+                "ann_index_lowres": num_coarse_segm_channels,
+                "index_uv_lowres": num_patches + 1,
+                "u_lowres": num_patches + 1,
+                "v_lowres": num_patches + 1,
+            },
+        )
 
     @classmethod
     def from_config(cls, cfg, input_channels: int) -> dict:
@@ -75,15 +119,27 @@ class DensePoseChartPredictor(nn.Module):
             "up_scale": int(h.UP_SCALE),
         }
 
-    def _upsample(self, x: torch.Tensor) -> torch.Tensor:
+    def add_deconvs(self, input_channels: int, out_channels: Dict[str, int]) -> None:
+        """Add one stride-2 transposed convolution per {module name: output channels}."""
+        for name, channels in out_channels.items():
+            # padding k/2 - 1 makes the stride-2 deconvolution exactly double the size (k even).
+            deconv = ConvTranspose2d(
+                input_channels, channels, self.deconv_kernel, stride=2, padding=self.deconv_kernel // 2 - 1
+            )
+            nn.init.kaiming_normal_(deconv.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(deconv.bias)
+            self.add_module(name, deconv)
+
+    def upsample(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, 2R, 2R) deconvolution output -> (N, C, S, S), bilinear, ROI frame kept."""
         if self.up_scale == 1:
             return x
         return F.interpolate(x, scale_factor=self.up_scale, mode="bilinear", align_corners=False)
 
     def forward(self, features: torch.Tensor) -> DensePoseChartOutput:
         return DensePoseChartOutput(
-            coarse_segm=self._upsample(self.ann_index_lowres(features)),
-            fine_segm=self._upsample(self.index_uv_lowres(features)),
-            u=self._upsample(self.u_lowres(features)),
-            v=self._upsample(self.v_lowres(features)),
+            coarse_segm=self.upsample(self.ann_index_lowres(features)),
+            fine_segm=self.upsample(self.index_uv_lowres(features)),
+            u=self.upsample(self.u_lowres(features)),
+            v=self.upsample(self.v_lowres(features)),
         )

@@ -30,10 +30,10 @@ from ..config import validate_densepose_config
 from ..structures.results import DensePoseResultList
 from .cascade import auxiliary_task_maps, build_densepose_cascade, stage_loss_name, validate_cascade_config
 from .decoder import DensePoseFPNDecoder
-from .head import DensePoseConvHead
+from .head import build_densepose_head
 from .inference import densepose_chart_inference
 from .losses import densepose_chart_losses
-from .predictor import DensePoseChartPredictor
+from .predictor import build_densepose_predictor
 
 
 def select_densepose_proposals(
@@ -82,8 +82,9 @@ class DensePoseROIHeads(StandardROIHeads):
         Args:
             densepose_in_features: feature maps the branch reads; None disables the branch.
             densepose_pooler: ROIPooler of POOLER_RESOLUTION over those maps (or the decoder's).
-            densepose_head: (N, C, R, R) -> (N, D, R, R), e.g. DensePoseConvHead.
-            densepose_predictor: (N, D, R, R) -> DensePoseChartOutput, e.g. DensePoseChartPredictor.
+            densepose_head: (N, C, R, R) -> (N, D, R, R), from ROI_DENSEPOSE_HEAD_REGISTRY (head.py).
+            densepose_predictor: (N, D, R, R) -> DensePoseChartOutput, from DENSEPOSE_PREDICTOR_REGISTRY
+                (predictor.py).
             densepose_decoder: optional {name: map} -> one map (DensePoseFPNDecoder) pooled instead.
             densepose_fg_iou_threshold: FG_IOU_THRESHOLD.
             densepose_loss_weights: keyword weights of `densepose_chart_losses`.
@@ -137,7 +138,7 @@ class DensePoseROIHeads(StandardROIHeads):
                 )
             scales = tuple(1.0 / input_shape[f].stride for f in in_features)
             in_channels = channels.pop()
-        head = DensePoseConvHead(cfg, in_channels)
+        head = build_densepose_head(cfg, in_channels)
         return {
             "densepose_in_features": in_features,
             "densepose_pooler": ROIPooler(
@@ -147,7 +148,7 @@ class DensePoseROIHeads(StandardROIHeads):
                 pooler_type=h.POOLER_TYPE,
             ),
             "densepose_head": head,
-            "densepose_predictor": DensePoseChartPredictor(cfg, head.n_out_channels),
+            "densepose_predictor": build_densepose_predictor(cfg, head.n_out_channels),
             "densepose_decoder": decoder,
             "densepose_cascade": build_densepose_cascade(cfg, in_channels),
             "densepose_fg_iou_threshold": h.FG_IOU_THRESHOLD,
@@ -155,6 +156,7 @@ class DensePoseROIHeads(StandardROIHeads):
                 "part_weight": h.PART_WEIGHTS,
                 "point_regression_weight": h.POINT_REGRESSION_WEIGHTS,
                 "index_weight": h.INDEX_WEIGHTS,
+                "uv_confidence_epsilon": h.UV_CONFIDENCE.EPSILON,
             },
         }
 

@@ -99,7 +99,6 @@ def test_reference_yaml_keys_merge(tmp_path):
         ("CONV_HEAD_KERNEL", 4, "CONV_HEAD_KERNEL must be odd"),
         ("FG_IOU_THRESHOLD", 1.5, "FG_IOU_THRESHOLD must be in \\(0, 1\\], got 1.5"),
         ("PART_WEIGHTS", -1.0, "PART_WEIGHTS must be >= 0, got -1.0"),
-        ("NAME", "DensePoseDeepLabHead", "NAME must be one of"),
         ("COARSE_SEGM_TRAINED_BY_MASKS", True, "COARSE_SEGM_TRAINED_BY_MASKS must be False .*not implemented"),
     ],
 )
@@ -110,10 +109,28 @@ def test_inconsistent_settings_are_refused(key, value, message):
         validate_densepose_config(cfg)
 
 
-def test_confidence_estimation_is_refused():
+def test_segmentation_confidence_is_refused():
+    cfg = densepose_cfg()
+    cfg.MODEL.ROI_DENSEPOSE_HEAD.SEGM_CONFIDENCE.ENABLED = True
+    with pytest.raises(ValueError, match="SEGM_CONFIDENCE.ENABLED must be False .*WC1M/WC2M.* not implemented"):
+        validate_densepose_config(cfg)
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("PREDICTOR_NAME", "DensePoseChartPredictor",
+         "PREDICTOR_NAME must be 'DensePoseChartWithConfidencePredictor' \\(UV_CONFIDENCE.ENABLED is True\\)"),
+        ("LOSS_NAME", "DensePoseChartLoss",
+         "LOSS_NAME must be 'DensePoseChartWithConfidenceLoss' \\(UV_CONFIDENCE.ENABLED is True\\)"),
+    ],
+)
+def test_uv_confidence_needs_the_confidence_predictor_and_loss(key, value, message):
     cfg = densepose_cfg()
     cfg.MODEL.ROI_DENSEPOSE_HEAD.UV_CONFIDENCE.ENABLED = True
-    with pytest.raises(ValueError, match="UV_CONFIDENCE.ENABLED must be False"):
+    validate_densepose_config(cfg)  # the defaults (the reference's) fit
+    cfg.MODEL.ROI_DENSEPOSE_HEAD[key] = value
+    with pytest.raises(ValueError, match="MODEL.ROI_DENSEPOSE_HEAD." + message):
         validate_densepose_config(cfg)
 
 
