@@ -12,6 +12,7 @@ from __future__ import annotations
 from detectron2.config import CfgNode as CN
 
 from .surface.parts import NUM_COARSE_PARTS, NUM_FINE_PARTS
+from .unsupported_keys import refuse_unsupported_keys
 
 # Head (NAME) and predictor (PREDICTOR_NAME) names are checked by their registries' builders
 # (modeling/head.py, modeling/predictor.py). The losses are one function: these names select whether
@@ -91,6 +92,12 @@ def add_densepose_config(cfg: CN) -> None:
     _C.BOOTSTRAP_MODEL.DEVICE = "cuda"
     _C.MODEL.HRNET = CN(new_allowed=True)
 
+    # ---- body surface of the datasets (densepose_ext/data/dataset_surface.py) ----
+    # For datasets registered without one (metadata `densepose_surface`): "anny" or "smpl" (SMPL-based DensePose
+    # geometry in DENSEPOSE_SURFACE_DIR, default $DENSEPOSE_SMPL_DIR). Empty: the datasets' registered surface.
+    _C.DATASETS.DENSEPOSE_SURFACE = ""
+    _C.DATASETS.DENSEPOSE_SURFACE_DIR = ""
+
     # ---- cross-task cascade (densepose_ext/modeling/cascade.py, paper Sec. 3.3, Fig. 7) ----
     # A second DensePose stage reads the pooled ROI features + first-stage DensePose outputs (+ the mask
     # logits when USE_MASKS, + the keypoint heatmaps when USE_KEYPOINTS, which need MODEL.MASK_ON /
@@ -138,6 +145,7 @@ def _check(ok: bool, key: str, expected: str, actual: object) -> None:
 
 def validate_densepose_config(cfg: CN) -> None:
     """Raise ValueError naming the key, the expectation and the value for inconsistent settings."""
+    refuse_unsupported_keys(cfg)
     if not cfg.MODEL.DENSEPOSE_ON:
         return
     h = cfg.MODEL.ROI_DENSEPOSE_HEAD

@@ -109,6 +109,8 @@ class Demo:
 
         import densepose_ext.modeling  # noqa: F401  (registers DensePoseROIHeads)
         from densepose_ext.data import DensePoseDatasetMapper, register_densepose_coco
+        from densepose_ext.data.dataset_surface import dataset_surface
+        from densepose_ext.data.datasets import SYNTH_SURFACE
         from densepose_ext.evaluation import DensePoseCOCOEvaluator
         from densepose_ext.evaluation.evaluate import evaluate_densepose
         from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
@@ -117,7 +119,7 @@ class Demo:
 
         gt_file = self.split_dir("val") / "annotations.json"
         if VAL_DATASET not in DatasetCatalog.list():
-            register_densepose_coco(VAL_DATASET, str(gt_file), str(self.split_dir("val") / "images"))
+            register_densepose_coco(VAL_DATASET, str(gt_file), str(self.split_dir("val") / "images"), SYNTH_SURFACE)
         setup_logger(name="detectron2")  # inference_on_dataset's progress lines
         cfg = self._cfg()
         model = build_model(cfg)
@@ -136,6 +138,7 @@ class Demo:
         with open(gt_file) as f:
             gt = DensePoseGroundTruth(json.load(f), str(gt_file))
         reports["per-part"] = evaluate_densepose(gt, load_results(str(eval_dir / "densepose_results.json")), "per-part",
+                                                 dataset_surface(VAL_DATASET).load().geodesic,
                                                  source="demo model on the val split")
         write_json(str(eval_dir / "densepose_report_per_part.json"), reports["per-part"])
         for report in reports.values():

@@ -23,6 +23,7 @@ from detectron2.evaluation import COCOEvaluator, DatasetEvaluator
 from detectron2.utils import comm
 from detectron2.utils.file_io import PathManager
 
+from densepose_ext.data.dataset_surface import dataset_surface
 from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.evaluate import evaluate_densepose
 from densepose_ext.evaluation.distances import DistanceFn
@@ -62,7 +63,8 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             dense_truth_stride: if > 0, also evaluate pointwise over one pixel in stride x stride of the dense
                 truth next to ``json_file`` when the dataset has it (DensePose-Synth, dense_truth.py). Off by
                 default: every pixel is a geodesic, too slow for periodic evaluation.
-            distance_fn: geodesic distance; default: the default body surface.
+            distance_fn: geodesic distance; default: the geodesics of the dataset's body surface (its metadata's
+                ``densepose_surface``, data/dataset_surface.py), never a process-wide default.
         """
         self._dataset_name = dataset_name
         self._metadata = MetadataCatalog.get(dataset_name)
@@ -74,7 +76,8 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         self._output_dir = output_dir
         self._distributed = distributed
         self._kappa_mode = check_kappa_mode(kappa_mode)
-        self._distance_fn = distance_fn
+        # Loaded now: a dataset without a surface, or missing SMPL files, fail before inference, not after it.
+        self._distance_fn = distance_fn or dataset_surface(dataset_name).load().geodesic
         self._dense_truth_stride = dense_truth_stride
         # Dataset category ids of the model's contiguous classes (as detectron2's COCOEvaluator maps them).
         to_contiguous = getattr(self._metadata, "thing_dataset_id_to_contiguous_id", None)
@@ -107,6 +110,8 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             "output_dir": output_dir,
             "distributed": cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE,
             "kappa_mode": cfg.DENSEPOSE_EVALUATION.KAPPA,
+            # The dataset's own surface, or the one DATASETS.DENSEPOSE_SURFACE names for it.
+            "distance_fn": dataset_surface(dataset_name, cfg).load().geodesic,
         }
 
     def reset(self) -> None:
