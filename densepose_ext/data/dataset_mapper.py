@@ -4,13 +4,15 @@ Everything detectron2's mapper does stays: reading the image, the augmentations 
 (ResizeShortestEdge, RandomFlip, optional crop), boxes, keypoints (flipped with the dataset's
 keypoint_flip_map), masks, dropping crowd annotations and empty boxes. Added: each annotation's DensePose fields
 become `DensePoseTargets` in image px of the transformed image (transforms.py), with the flip mirroring
-parts and charts through the body surface; points a crop cut off are dropped. `gt_densepose` is set on every
-training `Instances` (entries None for people without DensePose annotation).
+parts and charts through the training datasets' body surface (their metadata's `densepose_surface`,
+dataset_surface.py; datasets on different surfaces are refused); points a crop cut off are dropped.
+`gt_densepose` is set on every training `Instances` (entries None for people without DensePose annotation).
 """
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
+from detectron2.config import configurable
 from detectron2.data import DatasetMapper
 from detectron2.data import detection_utils as utils
 from fvcore.transforms.transform import Transform
@@ -18,7 +20,8 @@ from fvcore.transforms.transform import Transform
 from densepose_ext.structures.targets import DensePoseList
 
 from .annotation import densepose_targets_from_annotation
-from .transforms import transform_densepose_targets
+from .dataset_surface import datasets_surface
+from .transforms import MirrorMap, transform_densepose_targets
 from .validate import DensePoseFormatError, densepose_annotation_problems
 
 
@@ -26,8 +29,15 @@ class DensePoseDatasetMapper(DatasetMapper):
     """A `DatasetMapper` whose training output also carries `instances.gt_densepose` (a DensePoseList).
 
     Built like detectron2's mapper: `DensePoseDatasetMapper(cfg, is_train)` or with its keyword arguments
-    (`is_train`, `augmentations`, `image_format`, `use_keypoint`, `keypoint_hflip_indices`, ...).
+    (`is_train`, `augmentations`, `image_format`, `use_keypoint`, `keypoint_hflip_indices`, ...) plus `surface`:
+    the body surface (a BodySurface) the datasets' (I, U, V) are on, which flips mirror through; None where no
+    flip can happen (a flip then raises).
     """
+
+    @configurable
+    def __init__(self, *, surface: Optional[MirrorMap] = None, **kwargs):
+        super().__init__(**kwargs)
+        self.surface = surface
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True) -> dict:
@@ -39,7 +49,10 @@ class DensePoseDatasetMapper(DatasetMapper):
                 f"INPUT.ROTATION_ANGLES: expected [0] (rotation augmentation is not supported for DensePose "
                 f"targets), got {angles}"
             )
-        return super().from_config(cfg, is_train)
+        flips = is_train and cfg.INPUT.RANDOM_FLIP != "none"
+        # Loaded here, in the main process: a missing or malformed surface fails before training starts.
+        surface = datasets_surface(cfg.DATASETS.TRAIN, cfg).load() if flips else None
+        return {**super().from_config(cfg, is_train), "surface": surface}
 
     def _densepose_targets(
         self, dataset_dict: dict, annos: List[dict], transforms: Transform, image_shape: tuple
@@ -55,7 +68,8 @@ class DensePoseDatasetMapper(DatasetMapper):
             raise DensePoseFormatError(f"dataset dict of {dataset_dict.get('file_name', '<no file_name>')}", problems)
         targets = [densepose_targets_from_annotation(a) for a in annos]
         return DensePoseList(
-            [None if t is None else transform_densepose_targets(t, transforms, image_shape) for t in targets]
+            [None if t is None else transform_densepose_targets(t, transforms, image_shape, self.surface)
+             for t in targets]
         )
 
     def _transform_annotations(self, dataset_dict: dict, transforms: Transform, image_shape: tuple) -> None:

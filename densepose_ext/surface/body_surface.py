@@ -54,13 +54,17 @@ class BodySurface:
         vertex_distance: optional precomputed geodesics, (vertex_a (N,), vertex_b (N,)) -> (N,) metres;
             when given, geodesic() uses it between the points' nearest vertices (the reference's way)
             instead of MeshGeodesics.
+        iuv_mirror: optional chart-level mirror map, (I, U, V) (N,) -> (I', U', V'); when given, mirror_iuv()
+            uses it instead of mirroring through the mesh (the reference's SMPL symmetry table, smpl_symmetry.py).
     """
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, face_part: np.ndarray, face_uv: np.ndarray,
                  vertex_mirror: Optional[np.ndarray] = None, name: str = "surface",
-                 vertex_distance: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None):
+                 vertex_distance: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None,
+                 iuv_mirror: Optional[Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]] = None):
         self.name = name
         self._vertex_distance = vertex_distance
+        self._iuv_mirror = iuv_mirror
         self.vertices = _readonly(np.asarray(vertices, dtype=np.float32), "vertices", (-1, 3), name)
         self.faces = _readonly(np.asarray(faces, dtype=np.int64), "faces", (-1, 3), name)
         self.face_part = _readonly(np.asarray(face_part, dtype=np.int64), "face_part", (len(self.faces),), name)
@@ -142,6 +146,8 @@ class BodySurface:
 
     def mirror_iuv(self, i: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(I, U, V) (N,) -> (I', U', V') of the mirrored surface point; I' == FINE_PART_MIRROR[I]."""
+        if self._iuv_mirror is not None:
+            return self._iuv_mirror(i, u, v)
         return self.surface_to_iuv(*self.mirror_surface(*self.iuv_to_surface(i, u, v)))
 
     def geodesic(self, i1: np.ndarray, u1: np.ndarray, v1: np.ndarray,
@@ -199,7 +205,8 @@ def _cached_surface(backend: str, path: str) -> BodySurface:
         return BodySurface(arrays["vertices"], arrays["faces"], arrays["face_part"], arrays["face_uv"],
                            arrays["vertex_mirror"], name=f"anny asset {path} ({arrays['source']})")
     if backend == "smpl":
-        from .smpl import load_smpl_distances, load_smpl_surface
+        from .smpl import load_smpl_distances, load_smpl_surface, smpl_data_dir
+        from .smpl_symmetry import find_symmetry_table
 
         data_dir = path or None  # None: $DENSEPOSE_SMPL_DIR
         smpl = load_smpl_surface(data_dir)
@@ -207,7 +214,7 @@ def _cached_surface(backend: str, path: str) -> BodySurface:
         vertex_distance = None if precomputed is None else (
             lambda a, b: precomputed.vertex_distance(smpl.source_vertex[a], smpl.source_vertex[b]))
         return BodySurface(smpl.vertices, smpl.faces, smpl.face_part, smpl.face_uv, name=f"smpl {smpl.source}",
-                           vertex_distance=vertex_distance)
+                           vertex_distance=vertex_distance, iuv_mirror=find_symmetry_table(smpl_data_dir(data_dir)))
     raise ValueError(f"unknown surface backend {backend!r}; expected 'anny' or 'smpl'")
 
 
@@ -217,7 +224,8 @@ def get_surface(backend: str = "anny", data_dir: Optional[str | os.PathLike] = N
     Args:
         backend: "anny" (default; the committed asset, or ``data_dir``/anny_surface.npz when given) or
             "smpl" (user-owned SMPL-based DensePose geometry files in ``data_dir``, default
-            $DENSEPOSE_SMPL_DIR; see smpl.py; their precomputed distances are used when present).
+            $DENSEPOSE_SMPL_DIR; see smpl.py; their precomputed distances are used when present, and the
+            reference's UV_symmetry_transforms.mat for mirror_iuv when present, smpl_symmetry.py).
         data_dir: directory of the backend's files.
     """
     if backend == "anny":

@@ -8,16 +8,18 @@ Only labelled people are scored; GPS AP of such records says nothing about detec
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from densepose_ext.data.dataset_surface import dataset_surface
 from densepose_ext.evaluation import DensePoseGroundTruth, evaluate_densepose
 from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.results_file import result_records
 from densepose_ext.structures.results import DensePoseResult, box_resolution
+from densepose_ext.surface.source import SurfaceSource
 
 from .labels import DenseLabels
 
@@ -44,15 +46,29 @@ def dense_label_records(labels: DenseLabels, dataset: Dict[str, Any]) -> List[di
     return records
 
 
-def evaluate_dense_labels(labels_dir: str, annotations_file: str) -> Dict[str, Any]:
+def evaluate_dense_labels(
+    labels_dir: str, annotations_file: str, surface: Optional[SurfaceSource] = None
+) -> Dict[str, Any]:
     """Evaluator report (densepose_ext.evaluation.evaluate_densepose) of the labels in `labels_dir` against the
-    dataset in `annotations_file`, with its dense truth when the dataset has one."""
+    dataset in `annotations_file`, with its dense truth when the dataset has one.
+
+    Geodesics are measured on `surface`; by default on the body surface of the dataset the labels were densified
+    from (index.json "dataset", a registered dataset: data/dataset_surface.py).
+    """
     with open(annotations_file) as f:
         dataset = json.load(f)
-    records = dense_label_records(DenseLabels(labels_dir), dataset)
+    labels = DenseLabels(labels_dir)
+    if surface is None:
+        if not labels.dataset:
+            raise ValueError(f"{labels_dir}/index.json: field 'dataset' is empty; expected the registered dataset "
+                             "the labels were densified from (its body surface measures the geodesics), or pass "
+                             "surface=")
+        surface = dataset_surface(labels.dataset)
+    records = dense_label_records(labels, dataset)
     return evaluate_densepose(
         DensePoseGroundTruth(dataset, annotations_file),
         records,
+        distance_fn=surface.load().geodesic,
         source=labels_dir,
         dense_truth=DenseTruth.beside(annotations_file, dataset),
     )

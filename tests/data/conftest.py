@@ -1,8 +1,6 @@
 import pytest
 import torch
 
-from densepose_ext.data import transforms
-
 from .helpers import FakeSurface
 
 
@@ -16,8 +14,6 @@ def _one_thread():
 
 
 @pytest.fixture
-def fake_surface(monkeypatch):
-    """Replaces get_surface() (used by the flip) with FakeSurface, whose mirror map is known in closed form."""
-    surface = FakeSurface()
-    monkeypatch.setattr(transforms, "get_surface", lambda *args, **kwargs: surface)
-    return surface
+def fake_surface():
+    """A surface whose mirror map is known in closed form (FakeSurface), for the flip."""
+    return FakeSurface()

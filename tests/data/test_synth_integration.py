@@ -17,7 +17,8 @@ from detectron2.data import transforms as T
 from PIL import Image
 
 from densepose_ext.data.dataset_mapper import DensePoseDatasetMapper
-from densepose_ext.data.datasets import register_densepose_coco
+from densepose_ext.data.dataset_surface import dataset_surface
+from densepose_ext.data.datasets import SYNTH_SURFACE, register_densepose_coco
 from densepose_ext.data.validate import main as validate_main
 from densepose_ext.surface import get_surface
 from densepose_ext.surface.parts import FINE_PART_MIRROR
@@ -34,7 +35,7 @@ def synth_dicts(tmp_path_factory):
         check=True, capture_output=True,
     )
     assert validate_main([str(out / "annotations.json")]) == 0
-    register_densepose_coco(NAME, str(out / "annotations.json"), str(out / "images"))
+    register_densepose_coco(NAME, str(out / "annotations.json"), str(out / "images"), SYNTH_SURFACE)
     dicts = DatasetCatalog.get(NAME)
     # Map the dense IUV truth instead of the photo.
     for d in dicts:
@@ -47,7 +48,8 @@ def synth_dicts(tmp_path_factory):
 
 def _mapped_points(dicts, augmentations):
     """(I, U, V) under every target point in the mapped IUV image, and the targets' own (I, U, V)."""
-    mapper = DensePoseDatasetMapper(is_train=True, augmentations=augmentations, image_format="RGB")
+    mapper = DensePoseDatasetMapper(is_train=True, augmentations=augmentations, image_format="RGB",
+                                    surface=dataset_surface(NAME).load())
     under, own = [], []
     for d in dicts:
         out = mapper(copy.deepcopy(d))

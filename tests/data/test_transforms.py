@@ -4,12 +4,12 @@ import torch
 from detectron2.data import transforms as T
 
 from densepose_ext.data.annotation import densepose_targets_from_annotation
-from densepose_ext.data.transforms import transform_densepose_targets
+from densepose_ext.data.transforms import DensePoseOnSurface, transform_densepose_targets
 from densepose_ext.structures.targets import DensePoseTargets
 from densepose_ext.surface import get_surface
 from densepose_ext.surface.parts import COARSE_PART_MIRROR, FINE_PART_MIRROR
 
-from .helpers import coarse_masks_example, tiny_densepose_coco
+from .helpers import FakeSurface, coarse_masks_example, tiny_densepose_coco
 
 WIDTH, HEIGHT = 80, 60  # image 1 of the tiny dataset
 
@@ -25,6 +25,11 @@ def _assert_same(a: DensePoseTargets, b: DensePoseTargets, atol: float = 1e-5) -
     assert (a.coarse_masks is None) == (b.coarse_masks is None)
     if a.coarse_masks is not None:
         assert torch.equal(a.coarse_masks, b.coarse_masks)
+
+
+def _apply(transform, t: DensePoseTargets, surface=None) -> DensePoseTargets:
+    """`transform` applied to targets on `surface` (the "densepose" data type)."""
+    return transform.apply_densepose(DensePoseOnSurface(t, surface)).targets
 
 
 def _hflip_reference(t: DensePoseTargets, width: int, surface) -> DensePoseTargets:
@@ -49,7 +54,7 @@ def _hflip_reference(t: DensePoseTargets, width: int, surface) -> DensePoseTarge
 
 def test_hflip_equals_mirror_map_of_original(fake_surface):
     t = _person_11()
-    flipped = T.HFlipTransform(WIDTH).apply_densepose(t)
+    flipped = _apply(T.HFlipTransform(WIDTH), t, fake_surface)
     _assert_same(flipped, _hflip_reference(t, WIDTH, fake_surface))
     # The fake mirror in closed form: parts swap sides, U reverses.
     assert flipped.i.tolist() == FINE_PART_MIRROR[t.i.numpy()].tolist() == [1, 4, 16, 23]
@@ -64,12 +69,12 @@ def test_hflip_equals_mirror_map_of_original(fake_surface):
 def test_flip_twice_is_identity(fake_surface):
     t = _person_11()
     for flip in (T.HFlipTransform(WIDTH), T.VFlipTransform(HEIGHT)):
-        _assert_same(flip.apply_densepose(flip.apply_densepose(t)), t)
+        _assert_same(_apply(flip, _apply(flip, t, fake_surface), fake_surface), t)
 
 
 def test_vflip_mirrors_labels_and_flips_mask_rows(fake_surface):
     t = _person_11()
-    flipped = T.VFlipTransform(HEIGHT).apply_densepose(t)
+    flipped = _apply(T.VFlipTransform(HEIGHT), t, fake_surface)
     torch.testing.assert_close(flipped.y, HEIGHT - t.y)
     torch.testing.assert_close(flipped.x, t.x)
     assert flipped.i.tolist() == FINE_PART_MIRROR[t.i.numpy()].tolist()
@@ -81,7 +86,7 @@ def test_vflip_mirrors_labels_and_flips_mask_rows(fake_surface):
 
 def test_resize_scales_points_and_box_and_keeps_labels():
     t = _person_11()
-    out = T.ResizeTransform(HEIGHT, WIDTH, 30, 160).apply_densepose(t)  # x * 2, y / 2
+    out = _apply(T.ResizeTransform(HEIGHT, WIDTH, 30, 160), t)  # x * 2, y / 2
     torch.testing.assert_close(out.x, t.x * 2)
     torch.testing.assert_close(out.y, t.y / 2)
     x0, y0, x1, y1 = t.mask_box.tolist()
@@ -92,7 +97,7 @@ def test_resize_scales_points_and_box_and_keeps_labels():
 def test_crop_shifts_and_drops_points_outside():
     t = _person_11()  # x = [8, 40, 58, 71.875], y = [4, 16, 28, 50.875]
     crop = T.CropTransform(20, 10, 45, 30)  # keeps image x in [20, 65), y in [10, 40)
-    out = transform_densepose_targets(t, T.TransformList([crop]), (30, 45))
+    out = transform_densepose_targets(t, T.TransformList([crop]), (30, 45), None)
     assert out.x.tolist() == [20.0, 38.0] and out.y.tolist() == [6.0, 18.0]
     assert out.i.tolist() == [3, 15]  # the points' own labels travel with them
     assert out.mask_box.tolist() == [-12.0, -6.0, 52.0, 42.0]  # box frame kept, even outside the crop
@@ -103,25 +108,25 @@ def test_transform_list_composes_rules(fake_surface):
     t = _person_11()
     resize = T.ResizeTransform(HEIGHT, WIDTH, 120, 160)
     flip = T.HFlipTransform(160)
-    composed = T.TransformList([resize, flip, T.NoOpTransform()]).apply_densepose(t)
-    _assert_same(composed, flip.apply_densepose(resize.apply_densepose(t)))
+    composed = _apply(T.TransformList([resize, flip, T.NoOpTransform()]), t, fake_surface)
+    _assert_same(composed, _apply(flip, _apply(resize, t), fake_surface))
 
 
 def test_photometric_transforms_change_nothing():
     t = _person_11()
     for transform in (T.NoOpTransform(), T.BlendTransform(np.zeros(1), 0.5, 0.5), T.ColorTransform(lambda im: im)):
-        _assert_same(transform.apply_densepose(t), t)
+        _assert_same(_apply(transform, t), t)
 
 
 def test_unsupported_transform_names_itself():
     with pytest.raises(NotImplementedError, match="RotationTransform has no rule for DensePose targets"):
-        T.RotationTransform(HEIGHT, WIDTH, 30).apply_densepose(_person_11())
+        _apply(T.RotationTransform(HEIGHT, WIDTH, 30), _person_11(), FakeSurface())
 
 
 def test_empty_targets_survive_every_rule(fake_surface):
     t = densepose_targets_from_annotation({"bbox": [8.0, 4.0, 64.0, 48.0], "dp_masks": coarse_masks_example()})
     transforms = T.TransformList([T.ResizeTransform(HEIGHT, WIDTH, 30, 40), T.HFlipTransform(40)])
-    out = transform_densepose_targets(t, transforms, (30, 40))
+    out = transform_densepose_targets(t, transforms, (30, 40), fake_surface)
     assert len(out) == 0 and out.mask_box.tolist() == [4.0, 2.0, 36.0, 26.0]
 
 
@@ -129,10 +134,10 @@ def test_real_surface_flip_is_an_involution_and_swaps_parts():
     surface = get_surface()
     t = _person_11()
     flip = T.HFlipTransform(WIDTH)
-    once = flip.apply_densepose(t)
+    once = _apply(flip, t, surface)
     assert once.i.tolist() == FINE_PART_MIRROR[t.i.numpy()].tolist()
     _assert_same(once, _hflip_reference(t, WIDTH, surface))
-    twice = flip.apply_densepose(once)
+    twice = _apply(flip, once, surface)
     _assert_same(twice, t, atol=0.02)  # the surface's U,V mirror is exact up to its chart resolution
 
 
@@ -140,7 +145,12 @@ def test_real_surface_flip_is_an_involution_and_swaps_parts():
 def test_rules_keep_targets_on_their_device_with_the_same_values(device, fake_surface):
     t = _person_11()
     transforms = T.TransformList([T.ResizeTransform(HEIGHT, WIDTH, 30, 40), T.HFlipTransform(40)])
-    on_device = transform_densepose_targets(t.to(device), transforms, (30, 40))
+    on_device = transform_densepose_targets(t.to(device), transforms, (30, 40), fake_surface)
     for name in ("x", "y", "i", "u", "v", "coarse_masks", "mask_box"):
         assert getattr(on_device, name).device.type == device
-    _assert_same(on_device.to("cpu"), transform_densepose_targets(t, transforms, (30, 40)))
+    _assert_same(on_device.to("cpu"), transform_densepose_targets(t, transforms, (30, 40), fake_surface))
+
+
+def test_a_flip_without_a_surface_is_refused_not_guessed():
+    with pytest.raises(ValueError, match="through the dataset's body surface, but none was given"):
+        _apply(T.HFlipTransform(WIDTH), _person_11(), surface=None)

@@ -172,6 +172,7 @@ def test_built_from_config_reads_kappa_and_refuses_unimplemented_reference_setti
     cfg = get_cfg()
     add_densepose_config(cfg)
     cfg.DENSEPOSE_EVALUATION.KAPPA = "per-part"
+    cfg.DATASETS.DENSEPOSE_SURFACE = "anny"  # the test dataset is registered without a surface
     evaluator = DensePoseCOCOEvaluator(cfg, registered[0], output_dir=None)
     assert evaluator._kappa_mode == "per-part"
     cfg.DENSEPOSE_EVALUATION.KAPPA = "paper"

@@ -11,6 +11,7 @@ from detectron2.utils.events import EventStorage
 
 from densepose_ext.data import DensePoseDatasetMapper, register_densepose_coco
 from densepose_ext.data.annotation import decode_coarse_masks
+from densepose_ext.surface.source import SurfaceSource
 from densepose_ext.synth.generate import generate
 from densepose_ext.teacher.__main__ import main as teacher_cli
 from densepose_ext.teacher.accuracy import evaluate_dense_labels
@@ -27,7 +28,7 @@ NAME = "densepose_teacher_e2e_tiny"
 def synth(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
     generate(root, num_images=4, seed=3, size=(120, 160), progress=False)
-    register_densepose_coco(NAME, str(root / "annotations.json"), str(root / "images"))
+    register_densepose_coco(NAME, str(root / "annotations.json"), str(root / "images"), SurfaceSource("anny"))
     yield root, DatasetCatalog.get(NAME)
     DatasetCatalog.remove(NAME)
     MetadataCatalog.remove(NAME)

@@ -64,6 +64,7 @@ def test_config_selects_mapper(tmp_path):
     cfg = get_cfg()
     add_densepose_config(cfg)
     cfg.INPUT.MIN_SIZE_TRAIN = (0,)
+    cfg.DATASETS.TRAIN = ("densepose_synth_train",)  # the flip's surface is the training datasets' (anny)
     assert type(build_densepose_train_mapper(cfg)) is DensePoseDatasetMapper
     cfg.DENSEPOSE_TEACHER.DENSE_LABELS_DIR = str(out)
     cfg.DENSEPOSE_TEACHER.POINTS_PER_PERSON = 4
