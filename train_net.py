@@ -10,7 +10,6 @@
 import os
 
 import detectron2.utils.comm as comm
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.config import get_cfg
 from detectron2.data import build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import DefaultTrainer, default_argument_parser, default_setup
@@ -21,11 +20,20 @@ from densepose_ext.config import add_densepose_config
 from densepose_ext.data import DensePoseDatasetMapper
 from densepose_ext.engine import build_optimizer, launch
 from densepose_ext.evaluation import DensePoseCOCOEvaluator
+from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
 from densepose_ext.teacher import build_densepose_train_mapper
 
 
 class Trainer(DefaultTrainer):
-    """DefaultTrainer with the DensePose mapper and evaluator, and SOLVER.OPTIMIZER."""
+    """DefaultTrainer with the DensePose mapper and evaluator, SOLVER.OPTIMIZER, and DensePoseCheckpointer."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        # resume_or_load loads through self.checkpointer; the PeriodicCheckpointer hook built above keeps
+        # detectron2's instance, which saves to the same folder in the same way.
+        self.checkpointer = DensePoseCheckpointer.from_config(
+            cfg, self.checkpointer.model, cfg.OUTPUT_DIR, **self.checkpointer.checkpointables
+        )
 
     @classmethod
     def build_optimizer(cls, cfg, model):
@@ -60,7 +68,8 @@ def main(args):
     default_setup(cfg, args)
     if args.eval_only:
         model = Trainer.build_model(cfg)
-        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
+        checkpointer = DensePoseCheckpointer.from_config(cfg, model, cfg.OUTPUT_DIR)
+        checkpointer.resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
         res = Trainer.test(cfg, model)
         if comm.is_main_process():
             verify_results(cfg, res)

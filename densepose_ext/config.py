@@ -98,6 +98,23 @@ def add_densepose_config(cfg: CN) -> None:
     _C.DATASETS.DENSEPOSE_SURFACE = ""
     _C.DATASETS.DENSEPOSE_SURFACE_DIR = ""
 
+    # ---- inference rule, loss sampling, checkpoint loading (modeling/inference.py, losses.py, checkpoint.py) ----
+    # Per-pixel labels of a detection (modeling/inference.py): "coarse_argmax" (the reference's rule and the
+    # default: on the person where the coarse arg-max is not background, there the arg-max of all 25 fine
+    # channels, so background can still win) or "background_below_half" (ours: on the person where the coarse
+    # P(background) < 1/2, there the arg-max of the 24 fine parts). CLAMP_UV clamps U, V to [0, 1] (the
+    # reference does not).
+    h.INFERENCE = CN()
+    h.INFERENCE.FOREGROUND_RULE = "coarse_argmax"
+    h.INFERENCE.CLAMP_UV = False
+    # Where the losses read the S x S outputs (modeling/losses.py): "cell_centres" (ours: a value sits at its
+    # cell's centre, points are interpolated between centres and the coarse mask is sampled at them) or
+    # "corners" (the reference's: values at the cells' top-left corners; reproduces its loss values).
+    h.LOSS_SAMPLING = "cell_centres"
+    # A checkpoint with DensePose tensors must fit the built model exactly (modeling/checkpoint.py); True loads
+    # what fits and only warns, as detectron2 does. Backbone-only (ImageNet) weights always load.
+    _C.MODEL.LOAD_MISMATCHED_DENSEPOSE_WEIGHTS = False
+
     # ---- cross-task cascade (densepose_ext/modeling/cascade.py, paper Sec. 3.3, Fig. 7) ----
     # A second DensePose stage reads the pooled ROI features + first-stage DensePose outputs (+ the mask
     # logits when USE_MASKS, + the keypoint heatmaps when USE_KEYPOINTS, which need MODEL.MASK_ON /
@@ -192,6 +209,11 @@ def validate_densepose_config(cfg: CN) -> None:
         f"POOLER_RESOLUTION * 2 * UP_SCALE = {h.POOLER_RESOLUTION} * 2 * {h.UP_SCALE} = {expected_size}",
         h.HEATMAP_SIZE,
     )
+    rules = ("coarse_argmax", "background_below_half")
+    rule = h.INFERENCE.FOREGROUND_RULE
+    _check(rule in rules, p + "INFERENCE.FOREGROUND_RULE", f"one of {rules}", rule)
+    samplings = ("cell_centres", "corners")
+    _check(h.LOSS_SAMPLING in samplings, p + "LOSS_SAMPLING", f"one of {samplings}", h.LOSS_SAMPLING)
     _check(0.0 < h.FG_IOU_THRESHOLD <= 1.0, p + "FG_IOU_THRESHOLD", "in (0, 1]", h.FG_IOU_THRESHOLD)
     for key in ("INDEX_WEIGHTS", "PART_WEIGHTS", "POINT_REGRESSION_WEIGHTS"):
         _check(h[key] >= 0.0, p + key, ">= 0", h[key])

@@ -12,6 +12,7 @@ from detectron2.structures import Instances
 
 from densepose_ext.config import add_densepose_config
 from densepose_ext.inference_io.detections import ImageDetections
+from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,19 @@ def setup_inference_cfg(config_file: str, weights: str, opts: Sequence[str] = ()
 
 
 class BatchPredictor(DefaultPredictor):
-    """detectron2's DefaultPredictor (model from cfg, weights from cfg.MODEL.WEIGHTS, test-time resize,
-    input format), extended to predict a batch of images in one forward pass."""
+    """detectron2's DefaultPredictor (model from cfg, test-time resize, input format), extended to predict a
+    batch of images in one forward pass; the weights cfg.MODEL.WEIGHTS load through DensePoseCheckpointer,
+    which refuses a DensePose checkpoint that does not fit the config (see modeling/checkpoint.py)."""
+
+    def __init__(self, cfg: CfgNode):
+        # DefaultPredictor loads cfg.MODEL.WEIGHTS with a plain DetectionCheckpointer: build it without
+        # weights, then load them once, with the DensePose checks.
+        no_weights = cfg.clone()
+        no_weights.defrost()
+        no_weights.MODEL.WEIGHTS = ""
+        super().__init__(no_weights)
+        self.cfg = cfg.clone()
+        DensePoseCheckpointer.from_config(cfg, self.model).load(cfg.MODEL.WEIGHTS)
 
     def predict_batch(self, images: Sequence[np.ndarray]) -> list[Instances]:
         """Predict a batch of images.
