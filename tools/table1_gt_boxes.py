@@ -53,7 +53,8 @@ def _score(model, samples):
     with torch.no_grad():
         for inp, detections, points in samples:
             (out,) = model.inference([inp], detected_instances=[detections], do_postprocess=False)
-            for result, box, (px, py, part, u, v) in zip(out.pred_densepose, out.pred_boxes.tensor, points):
+            results = out.pred_densepose.to_results(out.pred_boxes.tensor)
+            for result, box, (px, py, part, u, v) in zip(results, out.pred_boxes.tensor, points):
                 x0, y0, x1, y1 = box.tolist()  # the result's grid lies over its detection box
                 h, w = result.labels.shape
                 col = np.clip(((px - x0) / max(x1 - x0, 1e-6) * w).astype(int), 0, w - 1)

@@ -183,6 +183,15 @@ def register_builtin_densepose_datasets(root: Optional[str] = None) -> None:
             name, os.path.join(split_dir, "annotations.json"), os.path.join(split_dir, "images"), how_to_create,
             SYNTH_SURFACE,
         )
+    register_densepose_coco_2014(root)
+
+
+DENSEPOSE_COCO_2014_NAMES = tuple(_COCO_SPLITS) + (_COCO_TEST_SPLIT[0],)
+
+
+def register_densepose_coco_2014(root: str) -> None:
+    """Registers densepose_coco_2014_{train,valminusminival,minival,minival_100,test} (DENSEPOSE_COCO_2014_NAMES)
+    at `root` in the reference's layout, on the SMPL surface."""
     for name, (json_rel, images_rel) in _COCO_SPLITS.items():
         _register(name, os.path.join(root, json_rel), os.path.join(root, images_rel),
                   _coco_how_to_create(name, root, json_rel, images_rel), COCO_SURFACE)

@@ -131,7 +131,7 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
                     [self._category_of_class[c] if self._category_of_class else c for c in classes],
                     instances.pred_boxes.tensor.numpy(),
                     instances.scores.numpy(),
-                    instances.pred_densepose,
+                    instances.pred_densepose.to_results(instances.pred_boxes.tensor),
                 )
         if self._box_evaluator is not None:
             self._box_evaluator.process(inputs, outputs)

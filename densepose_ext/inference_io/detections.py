@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from densepose_ext.surface.parts import NUM_FINE_PARTS
 
@@ -53,11 +54,11 @@ class ImageDetections:
 
     @classmethod
     def from_instances(cls, instances: Any, min_score: float = 0.0) -> "ImageDetections":
-        """Convert a model's output Instances (fields scores and pred_densepose, see
-        densepose_ext/structures/results.py) to numpy, keeping people with score >= min_score.
+        """Convert a model's output Instances (fields pred_boxes, scores and pred_densepose, see
+        densepose_ext/modeling/inference.py) to numpy, keeping people with score >= min_score.
 
-        The boxes are the detection boxes `pred_boxes`, which detectron2 rescales to the output image;
-        each DensePose grid is placed over its detection box whatever its resolution.
+        The boxes are the detection boxes `pred_boxes`, which detectron2 rescales to the output image; each
+        DensePose result is computed over its box there, at the reference's size (structures/results.py).
         """
         if not instances.has("pred_densepose"):
             raise ValueError(
@@ -65,8 +66,9 @@ class ImageDetections:
                 f"{sorted(instances.get_fields())}); is MODEL.DENSEPOSE_ON set in the config?")
         all_scores = instances.scores.detach().cpu().numpy()
         keep = np.flatnonzero(all_scores >= min_score)
-        results = [instances.pred_densepose[int(k)] for k in keep]
-        boxes = instances.pred_boxes.tensor.detach().cpu().numpy()[keep].astype(np.float32)
+        kept = instances[torch.as_tensor(keep, dtype=torch.long)]
+        results = kept.pred_densepose.to_results(kept.pred_boxes.tensor)
+        boxes = kept.pred_boxes.tensor.detach().cpu().numpy().astype(np.float32)
         return cls(
             image_size=tuple(int(s) for s in instances.image_size),
             boxes=boxes.reshape(-1, 4),

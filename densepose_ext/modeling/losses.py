@@ -15,6 +15,11 @@ Losses (names as in the reference, weights from MODEL.ROI_DENSEPOSE_HEAD):
 - loss_densepose_S: cross-entropy of the coarse segmentation over the SxS grid against the 256x256
   coarse mask resampled (nearest) into the proposal frame; labels 0..14, or person/background when
   the predictor has 2 channels; mean over cells; x INDEX_WEIGHTS.
+Sampling convention (`sampling`, MODEL.ROI_DENSEPOSE_HEAD.LOSS_SAMPLING): "cell_centres" (ours, the default)
+as above; "corners" is the reference's: the value of cell (r, c) sits at the cell's top-left corner
+(x0 + c*w/S, y0 + r*h/S), so points are interpolated between corners, and the coarse mask is sampled at the
+corners with `grid_sample(align_corners=True)` (its pixel centres at the mask box's edges). The two differ by
+half a cell; "corners" reproduces the reference's loss values (tests/golden/test_losses.py).
 A loss without any supervision in the batch is `outputs.sum() * 0`, which keeps every parameter in
 the autograd graph so that distributed data parallel training does not wait forever for gradients.
 """
@@ -27,6 +32,8 @@ from torch.nn import functional as F
 
 from .confidence import gaussian_uv_nll
 from .predictor import DensePoseChartOutput
+
+SAMPLINGS = ("cell_centres", "corners")
 
 
 def points_to_roi_grid(
@@ -45,6 +52,15 @@ def points_to_roi_grid(
     h = (y1 - y0).clamp(min=1e-6)
     inside = (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
     return (x - x0) * (size / w), (y - y0) * (size / h), inside
+
+
+def reading_position(g: torch.Tensor, sampling: str) -> torch.Tensor:
+    """Where `sample_at_points` must read for ROI-frame positions `g` (cell units) under a sampling convention:
+    `g` itself for "cell_centres"; `g + 1/2` for "corners", whose cell value sits half a cell before the centre
+    convention's."""
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"DensePose loss sampling: expected one of {SAMPLINGS}, got {sampling!r}")
+    return g + 0.5 if sampling == "corners" else g
 
 
 def sample_at_points(
@@ -82,7 +98,11 @@ def sample_at_points(
 
 
 def resample_masks_to_rois(
-    masks: torch.Tensor, mask_boxes: torch.Tensor, roi_boxes: torch.Tensor, size: int
+    masks: torch.Tensor,
+    mask_boxes: torch.Tensor,
+    roi_boxes: torch.Tensor,
+    size: int,
+    sampling: str = "cell_centres",
 ) -> torch.Tensor:
     """Nearest-neighbour resampling of box-frame label masks into ROI SxS frames.
 
@@ -91,16 +111,22 @@ def resample_masks_to_rois(
             pixel (i, j) centred at image px (x0 + (j + 0.5) * w / Wm, y0 + (i + 0.5) * h / Hm).
         mask_boxes, roi_boxes: (M, 4) XYXY image px.
         size: S.
+        sampling: "cell_centres" (read at ROI cell centres, mask pixel (i, j) centred as above) or "corners"
+            (the reference's: read at ROI cell top-left corners, mask pixel centres spread from edge to edge
+            of the mask box, i.e. grid_sample with align_corners=True).
     Returns:
-        (M, S, S) int64 labels of the mask at each ROI cell centre; 0 (background) outside the mask.
+        (M, S, S) int64 labels of the mask at each ROI cell; 0 (background) outside the mask.
     """
     if masks.shape[0] == 0:
         return masks.new_zeros((0, size, size), dtype=torch.long)
-    cells = (torch.arange(size, device=masks.device, dtype=torch.float32) + 0.5) / size  # (S,)
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"resample_masks_to_rois: sampling: expected one of {SAMPLINGS}, got {sampling!r}")
+    corners = sampling == "corners"
+    cells = (torch.arange(size, device=masks.device, dtype=torch.float32) + (0.0 if corners else 0.5)) / size
     rx0, ry0, rx1, ry1 = roi_boxes.float().unbind(dim=1)
     mx0, my0, mx1, my1 = mask_boxes.float().unbind(dim=1)
-    # Image px of ROI cell centres, then normalised [-1, 1] coordinates in the mask frame
-    # (grid_sample with align_corners=False: -1 and 1 are the outer edges of the mask).
+    # Image px of ROI cell centres (corners), then normalised [-1, 1] coordinates in the mask frame
+    # (align_corners=False: -1 and 1 are the outer edges of the mask; True: its edge pixels' centres).
     px = rx0[:, None] + cells[None, :] * (rx1 - rx0)[:, None]  # (M, S)
     py = ry0[:, None] + cells[None, :] * (ry1 - ry0)[:, None]
     nx = 2 * (px - mx0[:, None]) / (mx1 - mx0).clamp(min=1e-6)[:, None] - 1
@@ -109,7 +135,7 @@ def resample_masks_to_rois(
         (nx[:, None, :].expand(-1, size, -1), ny[:, :, None].expand(-1, -1, size)), dim=3
     )
     sampled = F.grid_sample(
-        masks[:, None].float(), grid, mode="nearest", padding_mode="zeros", align_corners=False
+        masks[:, None].float(), grid, mode="nearest", padding_mode="zeros", align_corners=corners
     )
     return sampled[:, 0].round().long()
 
@@ -167,6 +193,7 @@ def densepose_chart_losses(
     part_weight: float,
     point_regression_weight: float,
     index_weight: float,
+    sampling: str = "cell_centres",
     uv_confidence_epsilon: float = 0.01,
 ) -> Dict[str, torch.Tensor]:
     """DensePose losses for N proposals and their matched ground truth.
@@ -180,6 +207,7 @@ def densepose_chart_losses(
             mask_box (4,) XYXY image px), or None for a proposal without DensePose annotation.
         part_weight, point_regression_weight, index_weight: PART_WEIGHTS,
             POINT_REGRESSION_WEIGHTS, INDEX_WEIGHTS.
+        sampling: LOSS_SAMPLING, where the outputs are read (module docstring).
         uv_confidence_epsilon: UV_CONFIDENCE.EPSILON (used only when `outputs` carry UV confidences).
     Returns:
         dict with loss_densepose_I, loss_densepose_U, loss_densepose_V (or loss_densepose_UV with UV
@@ -205,6 +233,7 @@ def densepose_chart_losses(
             for name in ("x", "y", "i", "u", "v")
         )
         gx, gy, inside = points_to_roi_grid(x, y, proposal_boxes[roi_index], size)
+        gx, gy = reading_position(gx, sampling), reading_position(gy, sampling)
         if inside.any():
             roi_index, gx, gy = roi_index[inside], gx[inside], gy[inside]
             i, u, v = i[inside].long(), u[inside], v[inside]
@@ -221,7 +250,7 @@ def densepose_chart_losses(
         masks = torch.stack([targets[k].coarse_masks.to(device) for k in with_masks])
         mask_boxes = torch.stack([targets[k].mask_box.to(device) for k in with_masks])
         rows = torch.tensor(with_masks, device=device)
-        labels = resample_masks_to_rois(masks, mask_boxes, proposal_boxes[rows], size)
+        labels = resample_masks_to_rois(masks, mask_boxes, proposal_boxes[rows], size, sampling)
         if outputs.coarse_segm.shape[1] == 2:
             labels = (labels > 0).long()
         losses["loss_densepose_S"] = F.cross_entropy(outputs.coarse_segm[rows], labels) * index_weight

@@ -6,8 +6,10 @@ working, so MODEL.KEYPOINT_ON / MASK_ON give the paper's multi-task variants.
 
 Training: foreground proposals whose IoU with their matched GT box is >= FG_IOU_THRESHOLD and whose
 GT has DensePose annotation are pooled, passed through head and predictor, and scored by
-`densepose_chart_losses`. Inference: every detected box gets a DensePoseResult, stored on the
-output Instances as `pred_densepose` (a DensePoseResultList).
+`densepose_chart_losses`. Inference: the raw outputs of every detected box are stored on the output
+Instances as `pred_densepose` (a `DensePoseChartPredictions`, as the reference stores them), so that they
+follow detectron2's postprocess; `pred_densepose.to_results(pred_boxes.tensor)` converts them in the frame
+of the final boxes (inference.py).
 
 Module names (`densepose_head`, `densepose_predictor`, `decoder`) match the reference project so
 its checkpoints of the same architecture load without missing or unexpected keys.
@@ -27,11 +29,10 @@ from detectron2.structures.boxes import matched_pairwise_iou
 from torch import nn
 
 from ..config import validate_densepose_config
-from ..structures.results import DensePoseResultList
 from .cascade import auxiliary_task_maps, build_densepose_cascade, stage_loss_name, validate_cascade_config
 from .decoder import DensePoseFPNDecoder
 from .head import build_densepose_head
-from .inference import densepose_chart_inference
+from .inference import ChartInferenceRule, DensePoseChartPredictions
 from .losses import densepose_chart_losses
 from .predictor import build_densepose_predictor
 
@@ -76,6 +77,7 @@ class DensePoseROIHeads(StandardROIHeads):
         densepose_fg_iou_threshold: float = 0.7,
         densepose_loss_weights: Optional[Dict[str, float]] = None,
         densepose_cascade: Optional[nn.Module] = None,
+        densepose_inference_rule: ChartInferenceRule = ChartInferenceRule(),
         **kwargs,
     ):
         """
@@ -89,6 +91,7 @@ class DensePoseROIHeads(StandardROIHeads):
             densepose_fg_iou_threshold: FG_IOU_THRESHOLD.
             densepose_loss_weights: keyword weights of `densepose_chart_losses`.
             densepose_cascade: optional second stage (cascade.DensePoseCascadeStage); see cascade.py.
+            densepose_inference_rule: how `pred_densepose.to_results` labels pixels (inference.py).
             kwargs: arguments of StandardROIHeads.
         """
         super().__init__(**kwargs)
@@ -103,6 +106,7 @@ class DensePoseROIHeads(StandardROIHeads):
         self.densepose_fg_iou_threshold = densepose_fg_iou_threshold
         self.densepose_loss_weights = dict(densepose_loss_weights or {})
         self.densepose_cascade = densepose_cascade
+        self.densepose_inference_rule = densepose_inference_rule
 
     @classmethod
     def from_config(cls, cfg, input_shape: Dict[str, ShapeSpec]) -> dict:
@@ -152,10 +156,12 @@ class DensePoseROIHeads(StandardROIHeads):
             "densepose_decoder": decoder,
             "densepose_cascade": build_densepose_cascade(cfg, in_channels),
             "densepose_fg_iou_threshold": h.FG_IOU_THRESHOLD,
+            "densepose_inference_rule": ChartInferenceRule.from_config(cfg),
             "densepose_loss_weights": {
                 "part_weight": h.PART_WEIGHTS,
                 "point_regression_weight": h.POINT_REGRESSION_WEIGHTS,
                 "index_weight": h.INDEX_WEIGHTS,
+                "sampling": h.LOSS_SAMPLING,
                 "uv_confidence_epsilon": h.UV_CONFIDENCE.EPSILON,
             },
         }
@@ -187,18 +193,18 @@ class DensePoseROIHeads(StandardROIHeads):
         if self.densepose_cascade is not None:  # cascade.py: second stage on the first's outputs
             task_maps = auxiliary_task_maps(self, self.densepose_cascade, features, boxes)
             stages.append(self.densepose_cascade(pooled, stages[0], task_maps))
-        all_boxes = Boxes.cat(boxes).tensor
         if self.training:
+            all_boxes = Boxes.cat(boxes).tensor
             targets = [t for x in instances if len(x) > 0 for t in x.gt_densepose]
             losses = {}
             for k, outputs in enumerate(stages):  # every stage is supervised (deep supervision, Sec. 3.3)
                 stage_losses = densepose_chart_losses(outputs, all_boxes, targets, **self.densepose_loss_weights)
                 losses.update({stage_loss_name(name, k): loss for name, loss in stage_losses.items()})
             return losses
-        results = densepose_chart_inference(stages[-1], all_boxes)
+        predictions = DensePoseChartPredictions(stages[-1], self.densepose_inference_rule)
         start = 0
         for x in instances:
-            x.pred_densepose = DensePoseResultList(results[start : start + len(x)])
+            x.pred_densepose = predictions[start : start + len(x)]
             start += len(x)
         return instances
 

@@ -1,16 +1,15 @@
 """Per-person DensePose results in the box frame, and their compact package-independent encoding.
 
-A result is box-relative: an H x W grid laid over whatever box its instance has (on model outputs,
-`pred_boxes`, which detectron2's postprocess rescales to the output image). For box (x0, y0, x1, y1) in
-image px, cell (r, c) holds the prediction at image px (x0 + (c + 0.5) * (x1 - x0) / W,
-y0 + (r + 0.5) * (y1 - y0) / H). The model predicts at box resolution, H = ceil(y1 - y0),
-W = ceil(x1 - x0) (at least 1) of the box it saw (network-input frame). See docs/FORMAT_results.md.
+A result is box-relative: an H x W grid laid over the box of its instance (on model outputs, `pred_boxes`
+in the original image, see modeling/inference.py). Its size is the reference's (`box_resolution`): for box
+(x0, y0, x1, y1) in image px, W = int(x1 - x0), H = int(y1 - y0), so cell (r, c) is about image pixel
+(int(x0) + c, int(y0) + r), and cell (r, c) holds the prediction resampled (bilinear, align_corners=False) at
+image px (x0 + (c + 0.5) * (x1 - x0) / W, y0 + (r + 0.5) * (y1 - y0) / H). See docs/FORMAT_results.md.
 """
 from __future__ import annotations
 
 import base64
 import io
-import math
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Sequence, Tuple, Union
 
@@ -19,10 +18,14 @@ import torch
 from PIL import Image
 
 
-def box_resolution(box: Sequence[float]) -> tuple[int, int]:
-    """(H, W) of the box frame at box resolution for an XYXY image-px box (rounded up, >= 1)."""
-    x0, y0, x1, y1 = (float(c) for c in box)
-    return max(1, math.ceil(y1 - y0)), max(1, math.ceil(x1 - x0))
+def box_resolution(box: Union[Sequence[float], torch.Tensor]) -> tuple[int, int]:
+    """(H, W) of the result grid of an XYXY image-px box, the reference's: the box's height and width computed in
+    float32 and truncated towards zero, at least 1 (float64 or rounding up would give another size for some
+    fractional boxes)."""
+    x0, y0, x1, y1 = torch.as_tensor(box, dtype=torch.float32).flatten().tolist()
+    width = torch.tensor(x1, dtype=torch.float32) - torch.tensor(x0, dtype=torch.float32)
+    height = torch.tensor(y1, dtype=torch.float32) - torch.tensor(y0, dtype=torch.float32)
+    return max(1, int(height)), max(1, int(width))
 
 
 @dataclass
@@ -30,7 +33,8 @@ class DensePoseResult:
     """One detected person, relative to its box (the instance's `pred_boxes` entry; it holds no box itself).
 
     labels: (H, W) uint8 in 0..24 (0 = background), box frame.
-    uv:     (2, H, W) float32 chart coordinates in [0, 1], U then V (0 where labels == 0), box frame.
+    uv:     (2, H, W) float32 chart coordinates U then V, regressed values of [0, 1] (not clamped unless
+            MODEL.ROI_DENSEPOSE_HEAD.INFERENCE.CLAMP_UV), 0 where labels == 0, box frame.
     """
 
     labels: torch.Tensor
@@ -79,6 +83,13 @@ class DensePoseResultList:
 
     def to(self, device: Union[str, torch.device]) -> "DensePoseResultList":
         return DensePoseResultList([r.to(device) for r in self.results])
+
+    def to_results(self, boxes: torch.Tensor) -> List[DensePoseResult]:
+        """The results themselves: they are already laid over their instances' boxes (the same call as
+        `modeling.inference.DensePoseChartPredictions.to_results`, so consumers take either field)."""
+        if len(boxes) != len(self):
+            raise ValueError(f"DensePoseResultList.to_results: {len(boxes)} boxes for {len(self)} results")
+        return list(self.results)
 
     def __repr__(self) -> str:
         return f"DensePoseResultList(num_results={len(self)})"

@@ -4,9 +4,11 @@ import json
 import pytest
 import torch
 
-from densepose_ext.modeling.inference import densepose_chart_inference
+from detectron2.structures import Boxes, Instances
+
+from densepose_ext.modeling.inference import ChartInferenceRule, DensePoseChartPredictions, densepose_chart_inference
 from densepose_ext.modeling.predictor import DensePoseChartOutput
-from densepose_ext.structures.results import DensePoseResult, DensePoseResultList, decode, encode
+from densepose_ext.structures.results import DensePoseResult, DensePoseResultList, box_resolution, decode, encode
 
 
 def _constant_outputs(n, s=4, k=2):
@@ -14,20 +16,32 @@ def _constant_outputs(n, s=4, k=2):
     return DensePoseChartOutput(coarse_segm=z(k), fine_segm=z(25), u=z(25), v=z(25))
 
 
-def test_labels_uv_at_box_resolution():
+OURS = ChartInferenceRule(foreground="background_below_half", clamp_uv=True)
+
+
+def test_result_size_is_the_truncated_float32_box_size():
+    assert box_resolution([10.0, 20.0, 17.0, 23.5]) == (3, 7)  # int(3.5) = 3, not ceil
+    assert box_resolution([0.0, 0.0, 0.4, 0.9]) == (1, 1)  # 0 -> 1
+    # float32 92.1 - 0.1 rounds to 92.0; in float64 the same float32 corners give 91.9999985 (-> 91)
+    assert box_resolution([0.1, 0.0, 92.1, 1.0]) == (1, 92)
+
+
+def test_reference_rule_labels_uv_unclamped():
     out = _constant_outputs(2)
     out.coarse_segm[:, 1] = 1.0  # person everywhere
     out.coarse_segm[1, 1, :, 2:] = -1.0  # ... except the right half of detection 1
     out.fine_segm[:, 9] = 3.0
     out.u[:, 9] = 0.3
-    out.v[:, 9] = 1.7  # clamped to 1
+    out.v[:, 9] = 1.7  # not clamped by the reference's rule
     out.u[:, 4] = 0.9  # another part's channel: must not be read
     boxes = torch.tensor([[10.0, 20.0, 17.0, 23.5], [0.0, 0.0, 8.0, 8.0]])
     r0, r1 = densepose_chart_inference(out, boxes)
-    assert r0.labels.shape == (4, 7) and r0.uv.shape == (2, 4, 7)  # ceil(3.5) x 7
+    assert r0.labels.shape == (3, 7) and r0.uv.shape == (2, 3, 7)
     assert r0.labels.dtype == torch.uint8 and r0.labels.eq(9).all()
-    torch.testing.assert_close(r0.uv[0], torch.full((4, 7), 0.3))
-    torch.testing.assert_close(r0.uv[1], torch.ones(4, 7))
+    torch.testing.assert_close(r0.uv[0], torch.full((3, 7), 0.3))
+    torch.testing.assert_close(r0.uv[1], torch.full((3, 7), 1.7))
+    (clamped, _) = densepose_chart_inference(out, boxes, OURS)
+    torch.testing.assert_close(clamped.uv[1], torch.ones(3, 7))
     # Background from the coarse segmentation: label 0 and U = V = 0 there.
     assert r1.labels[:, :4].eq(9).all() and r1.labels[:, 4:].eq(0).all()
     assert r1.uv[:, :, 4:].eq(0).all()
@@ -48,7 +62,7 @@ def test_result_is_equivariant_to_box_scaling():
     assert torch.equal(large.labels, small.labels.repeat_interleave(2, 0).repeat_interleave(2, 1))
 
 
-def test_pixel_is_on_the_person_where_background_is_less_likely_than_not():
+def test_foreground_rules_differ_where_background_wins_the_argmax_but_is_unlikely():
     out = _constant_outputs(1, s=2, k=15)
     # left column: background is the single most likely coarse label (arg-max) but has probability
     # e / (e + 14 e^0.5) = 0.1, the 14 parts sharing the rest; right column: background at 0.9
@@ -56,14 +70,52 @@ def test_pixel_is_on_the_person_where_background_is_less_likely_than_not():
     out.coarse_segm[0, 1:, :, 0] = 0.5
     out.coarse_segm[0, 0, :, 1] = 2.0 + torch.log(torch.tensor(14 * 9.0))
     out.coarse_segm[0, 1:, :, 1] = 2.0
-    out.fine_segm[0, 0] = 9.0  # the never-trained background channel of the fine parts is not a label
     out.fine_segm[0, 7] = 3.0
-    (r,) = densepose_chart_inference(out, torch.tensor([[0.0, 0.0, 2.0, 2.0]]))
-    assert r.labels.tolist() == [[7, 0], [7, 0]]
+    box = torch.tensor([[0.0, 0.0, 2.0, 2.0]])
+    (ours,) = densepose_chart_inference(out, box, OURS)
+    assert ours.labels.tolist() == [[7, 0], [7, 0]]
+    (reference,) = densepose_chart_inference(out, box)
+    assert reference.labels.tolist() == [[0, 0], [0, 0]]
+
+
+def test_fine_background_is_a_label_only_under_the_reference_rule():
+    out = _constant_outputs(1, s=2, k=2)
+    out.coarse_segm[0, 1] = 5.0  # person everywhere
+    out.fine_segm[0, 0] = 9.0  # the fine background channel wins the 25-way arg-max
+    out.fine_segm[0, 7] = 3.0
+    out.u[0, 0] = 0.7  # background's U channel: never read
+    box = torch.tensor([[0.0, 0.0, 2.0, 2.0]])
+    (reference,) = densepose_chart_inference(out, box)
+    assert reference.labels.eq(0).all() and reference.uv.eq(0).all()
+    (ours,) = densepose_chart_inference(out, box, OURS)
+    assert ours.labels.eq(7).all()
 
 
 def test_empty_inference():
     assert densepose_chart_inference(_constant_outputs(0), torch.zeros(0, 4)) == []
+
+
+def test_rule_rejects_unknown_names():
+    with pytest.raises(ValueError, match="foreground: expected one of .*coarse_argmax.*got 'argmax'"):
+        ChartInferenceRule(foreground="argmax")
+
+
+def test_predictions_field_follows_instances_indexing_and_converts_with_the_final_boxes():
+    out = _constant_outputs(3)
+    for k in range(3):
+        out.coarse_segm[k, 1] = 1.0
+        out.fine_segm[k, k + 1] = 5.0
+    field = DensePoseChartPredictions(out, OURS)
+    inst = Instances((50, 60), pred_boxes=Boxes(torch.tensor([[0.0, 0, 4, 4], [0, 0, 8, 2], [1, 1, 3, 9.5]])))
+    inst.pred_densepose = field
+    kept = inst[torch.tensor([True, False, True])]
+    assert len(kept.pred_densepose) == 2 and kept.pred_densepose.rule == OURS
+    kept.pred_boxes.scale(2.0, 2.0)  # as detectron2's postprocess rescales to the output image
+    r0, r2 = kept.pred_densepose.to_results(kept.pred_boxes.tensor)
+    assert r0.labels.shape == (8, 8) and r0.labels.eq(1).all()
+    assert r2.labels.shape == (17, 4) and r2.labels.eq(3).all()
+    assert len(kept[0].pred_densepose) == 1 and len(Instances.cat([kept, kept]).pred_densepose) == 4
+    assert torch.equal(kept.to("cpu").pred_densepose.outputs.fine_segm, kept.pred_densepose.outputs.fine_segm)
 
 
 def _random_result(h=5, w=3, seed=0):

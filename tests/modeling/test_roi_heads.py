@@ -6,7 +6,7 @@ from detectron2.modeling import build_roi_heads
 from detectron2.structures import Boxes, Instances
 from detectron2.utils.events import EventStorage
 
-from densepose_ext.structures.results import DensePoseResultList
+from densepose_ext.modeling.inference import DensePoseChartPredictions
 from densepose_ext.structures.targets import DensePoseList
 
 from .tiny import blob_dataset, densepose_cfg
@@ -115,8 +115,9 @@ def test_inference_attaches_one_result_per_detection():
     with torch.no_grad():
         out = heads.forward_with_given_boxes(_features(inputs, 64), detections)
     assert [len(d.pred_densepose) for d in out] == [3, 0]
-    assert isinstance(out[0].pred_densepose, DensePoseResultList)
-    r = out[0].pred_densepose[0]
+    assert isinstance(out[0].pred_densepose, DensePoseChartPredictions)
+    assert out[0].pred_densepose.outputs.fine_segm.shape == (3, 25, 56, 56)  # raw S x S outputs
+    r = out[0].pred_densepose.to_results(out[0].pred_boxes.tensor)[0]
     assert r.labels.shape == (58, 30) and r.uv.shape == (2, 58, 30)
     # Instances indexing keeps the field aligned (as detectron2's postprocessing does).
     assert len(out[0][torch.tensor([True, False, True])].pred_densepose) == 2
