@@ -1,8 +1,11 @@
 """Evaluate a saved DensePose results file against DensePose-COCO ground truth, without a model.
 
     python -m densepose_ext.evaluation --gt ANN.json --results RESULTS.json [--kappa global|per-part]
-        [--out report.json] [--plot rcp.png] [--dense auto|off] [--dense-stride 2]
-        [--surface smpl --surface-data DIR]
+        [--points reference|cell-centre] [--out report.json] [--plot rcp.png] [--dense auto|off]
+        [--dense-stride 2] [--surface smpl --surface-data DIR [--geodesic chart-vertex|exact]]
+
+The reference's protocol: --kappa per-part --points reference --surface smpl --surface-data DIR (its three
+geometry files; --geodesic chart-vertex is the default there). conventions.py names each choice.
 
 RESULTS.json is the file DensePoseCOCOEvaluator writes (densepose_results.json; format in results_file.py).
 Prints a table; ``--out`` writes the JSON report, ``--plot`` the RCP curve and per-part AUC bars. With
@@ -17,6 +20,7 @@ import json
 import sys
 from typing import Optional, Sequence
 
+from densepose_ext.evaluation.conventions import GEODESICS, POINT_FRAMES
 from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.evaluate import evaluate_densepose, surface_distance
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
@@ -34,6 +38,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         choices=KAPPA_MODES,
         default="global",
         help="GPS normaliser: the paper's global 0.255 m or the reference's per-part values",
+    )
+    parser.add_argument(
+        "--points",
+        choices=POINT_FRAMES,
+        default="reference",
+        help="where ground-truth points land: the reference's dp_x*w/255 + truncation, or our box-256 cell centres",
+    )
+    parser.add_argument(
+        "--geodesic",
+        choices=GEODESICS,
+        default="chart-vertex",
+        help="with --surface smpl: the reference's nearest-chart-vertex distances or exact geodesics "
+        "(the default surface is always exact)",
     )
     parser.add_argument("--out", help="write the JSON report here")
     parser.add_argument("--plot", help="write the RCP / per-part AUC figure here (PNG)")
@@ -64,9 +81,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         gt,
         load_results(args.results),
         args.kappa,
-        surface_distance(args.surface, args.surface_data),
+        surface_distance(args.surface, args.surface_data, args.geodesic),
         source=args.results,
         dense_truth=dense,
+        points=args.points,
+        geodesic=args.geodesic if args.surface == "smpl" else "exact",
     )
     report.update(ground_truth=args.gt, results=args.results, surface=args.surface or "default")
     print(format_table(report))

@@ -71,15 +71,9 @@ def make_coco(images: list[dict], categories: list[dict], annotations: list[dict
     return coco
 
 
-def run_cocoeval(
-    coco_gt: COCO,
-    coco_dt: COCO,
-    table: SimilarityTable,
-    match_only_at: Optional[float] = None,
-) -> SimilarityCOCOeval:
-    """Match and accumulate with the keypoint protocol, or with ``match_only_at`` only match (``evalImgs``), at
-    that single threshold and for the area range "all"."""
-    ev = SimilarityCOCOeval(coco_gt, coco_dt, table)
+def run_cocoeval(ev: COCOeval, match_only_at: Optional[float] = None) -> COCOeval:
+    """Match and accumulate ``ev`` (a COCOeval with the keypoint protocol), or with ``match_only_at`` only match
+    (``evalImgs``), at that single threshold and for the area range "all"."""
     summarize = match_only_at is None
     if not summarize:
         ev.params.iouThrs = np.array([match_only_at], dtype=np.float64)
@@ -92,6 +86,6 @@ def run_cocoeval(
     return ev
 
 
-def stats_dict(ev: SimilarityCOCOeval) -> dict[str, Optional[float]]:
+def stats_dict(ev: COCOeval) -> dict[str, Optional[float]]:
     """COCOeval.stats as percentages by name; None where COCO reports -1 (nothing to evaluate)."""
     return {name: (float(v) * 100.0 if v >= 0 else None) for name, v in zip(METRIC_NAMES, ev.stats)}

@@ -2,9 +2,9 @@
 people annotated with DensePose points versus the ones that are only ignore regions.
 
 Input is the DensePose-COCO JSON (FORMATS.md) already parsed into a dict; it is checked with the data
-module's validator (every problem named with image, annotation, field, expected, actual). A person counts
-("annotated") when it is not a crowd and carries at least one dp point; crowds and people without points are
-ignore regions: a detection on them is neither a true nor a false positive.
+module's validator (every problem named with image, annotation, field, expected, actual). As in the reference
+evaluator, an annotation counts ("annotated") when it has the field ``dp_x``; the others (people without points,
+crowds) are ignored ground truth (reference_matching.py says what a detection on them becomes).
 
 Annotation ids need not be unique (the official COCO 2014 minival repeats some): each person gets its own
 evaluation id ``eval_id`` (1-based position in the file), used for matching.
@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from densepose_ext.data.validate import check_densepose_coco
-from densepose_ext.data.annotation import box256_to_image
+from densepose_ext.evaluation.sampling import gt_points_to_image
 
 
 class DensePoseGroundTruth:
@@ -45,8 +45,7 @@ class DensePoseGroundTruth:
         for k, ann in enumerate(dataset["annotations"]):
             if ann["category_id"] != self.category_id:
                 continue
-            has_points = not ann.get("iscrowd", 0) and len(ann.get("dp_x") or []) > 0
-            (self.annotated if has_points else self.ignored)[ann["image_id"]].append(dict(ann, eval_id=k + 1))
+            (self.annotated if "dp_x" in ann else self.ignored)[ann["image_id"]].append(dict(ann, eval_id=k + 1))
 
     @staticmethod
     def _person_category(categories: list[dict], source: str) -> int:
@@ -63,9 +62,14 @@ class DensePoseGroundTruth:
     def image_ids(self) -> list[int]:
         return sorted(self.image_sizes)
 
+    def people(self, image_id: int) -> list[dict]:
+        """The image's annotations, annotated and ignored, in file order (the reference's column order)."""
+        return sorted(self.annotated.get(image_id, []) + self.ignored.get(image_id, []), key=lambda a: a["eval_id"])
+
     def coco_annotations(self) -> list[dict]:
         """Light annotations for pycocotools, keyed by ``eval_id``; ``num_keypoints`` = number of dp points
-        (0 makes pycocotools treat the person as an ignore region)."""
+        (0 makes pycocotools treat the person as an ignore region); ``dp_ignore``: ignored by the reference (no
+        ``dp_x``)."""
         return [
             {
                 "id": ann["eval_id"],
@@ -75,6 +79,7 @@ class DensePoseGroundTruth:
                 "area": float(ann.get("area", ann["bbox"][2] * ann["bbox"][3])),
                 "iscrowd": int(ann.get("iscrowd", 0)),
                 "num_keypoints": len(ann["dp_x"]) if group is self.annotated else 0,
+                "dp_ignore": group is self.ignored,
             }
             for group in (self.annotated, self.ignored)
             for anns in group.values()
@@ -88,14 +93,14 @@ def _concat(parts: Sequence[Sequence[float]], dtype: type) -> np.ndarray:
     )
 
 
-def annotation_points(anns: list[dict]) -> dict[str, np.ndarray]:
-    """The dp points of several people, concatenated, in the image px frame.
+def annotation_points(anns: list[dict], frame: str) -> dict[str, np.ndarray]:
+    """The dp points of several people, concatenated, in the image px frame (``frame``: sampling.gt_points_to_image).
 
     Returns:
         dict of (N,) arrays: x, y (float64 image px), i (int64 1..24), u, v (float64 chart), owner (int64 index
         into ``anns``).
     """
-    xy = [box256_to_image(a["dp_x"], a["dp_y"], a["bbox"]) for a in anns]
+    xy = [gt_points_to_image(a["dp_x"], a["dp_y"], a["bbox"], frame) for a in anns]
     return {
         "x": _concat([x for x, _ in xy], np.float64),
         "y": _concat([y for _, y in xy], np.float64),

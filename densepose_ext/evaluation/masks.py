@@ -1,18 +1,21 @@
 """Person foreground masks in the image px frame, each stored on the pixel window of its own box, and their IoU.
 
-Ground truth: the union of the 14 coarse ``dp_masks`` (256 x 256 in the annotation's box frame) or, for a person
-without them, its COCO ``segmentation``. Prediction: the cells of a result labelled 1..24 (box frame at box
-resolution). Both are resampled with nearest-neighbour sampling at pixel centres (x + 0.5). A mask is empty
-outside its box, so keeping only the box's window gives full-image IoUs at a fraction of the cost.
+Ground truth, as the reference evaluator builds it: the union of the 14 coarse ``dp_masks`` (256 x 256 in the
+annotation's box frame) resized to int(w) x int(h) bilinearly (``scipy.ndimage.zoom``, order 1) and thresholded at
+0.5, its cell (r, c) on image pixel (int(y) + r, int(x) + c); a person without them: its COCO ``segmentation``;
+with neither: empty. Prediction: the cells of a result labelled 1..24, either pasted like that (``paste_cells``,
+the reference's frame) or resampled at pixel centres over the exact box (``box_mask``, the cell-centre frame). A
+mask is empty outside its box, so keeping only the box's window gives full-image IoUs at a fraction of the cost.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
 from pycocotools import mask as mask_utils
+from scipy.ndimage import zoom
 
 from densepose_ext.evaluation.sampling import cell_index
 
@@ -79,8 +82,37 @@ def box_mask(mask: np.ndarray, box_xyxy: Sequence[float], image_size: tuple[int,
     return PixelMask(window, paste_box_mask(mask, box_xyxy, window))
 
 
+def paste_cells(mask: np.ndarray, bbox_xywh: Sequence[float], image_size: tuple[int, int]) -> PixelMask:
+    """A mask whose cell (r, c) is image pixel (int(y) + r, int(x) + c), cut to the box and the image (the
+    reference's ``_generate_rlemask_on_image``: columns up to min(int(x + w), image width, int(x) + mask width)).
+
+    Args:
+        mask: (h, w) bool/uint8.
+        bbox_xywh: [x, y, w, h] image px.
+        image_size: (height, width).
+    """
+    height, width = image_size
+    x, y, w, h = (float(v) for v in bbox_xywh)
+    x0, y0 = max(int(x), 0), max(int(y), 0)
+    x1 = max(min(int(x + w), width, int(x) + mask.shape[1]), x0)
+    y1 = max(min(int(y + h), height, int(y) + mask.shape[0]), y0)
+    cells = np.asarray(mask, dtype=bool)[y0 - int(y) : y1 - int(y), x0 - int(x) : x1 - int(x)]
+    return PixelMask(Window(x0, y0, y1 - y0, x1 - x0), cells)
+
+
+def _dp_mask_union(dp_masks: list, where: str) -> np.ndarray:
+    """(256, 256) float64 0/1: the union of the coarse part RLEs (the reference's getDensePoseMask, clipped to 1)."""
+    parts = [rle for rle in dp_masks[:14] if rle]
+    if not parts:
+        return np.zeros((256, 256))
+    union = mask_utils.decode(mask_utils.merge(parts, intersect=False))
+    if union.shape != (256, 256):
+        raise ValueError(f"{where}: field dp_masks: expected 256x256 RLEs, got {union.shape}")
+    return union.astype(np.float64)
+
+
 def gt_foreground(ann: dict[str, Any], image_size: tuple[int, int], where: str) -> PixelMask:
-    """Foreground of a ground-truth person, on the window of its bbox.
+    """Foreground of a ground-truth person or crowd (module docstring), on the smallest window holding it.
 
     Args:
         ann: a DensePose-COCO annotation (bbox XYWH, and dp_masks or segmentation).
@@ -88,19 +120,13 @@ def gt_foreground(ann: dict[str, Any], image_size: tuple[int, int], where: str) 
         where: names the annotation in error messages (file and annotation id).
     """
     bx, by, bw, bh = (float(v) for v in ann["bbox"])
-    box = (bx, by, bx + bw, by + bh)
-    dp_masks = ann.get("dp_masks")
-    if dp_masks:
-        parts = [rle for rle in dp_masks if rle]
-        if not parts:
-            raise ValueError(f"{where}: field dp_masks: expected at least one non-empty part RLE, got none")
-        union = mask_utils.decode(mask_utils.merge(parts, intersect=False))
-        if union.shape != (256, 256):
-            raise ValueError(f"{where}: field dp_masks: expected 256x256 RLEs, got {union.shape}")
-        return box_mask(union, box, image_size)
+    if "dp_masks" in ann:
+        union = _dp_mask_union(ann["dp_masks"], where)
+        scale = (max(bh, 1.0) / union.shape[0], max(bw, 1.0) / union.shape[1])
+        return paste_cells(zoom(union, scale, order=1, prefilter=False) > 0.5, ann["bbox"], image_size)
     segm = ann.get("segmentation")
     if not segm:
-        raise ValueError(f"{where}: expected field dp_masks or segmentation for the mask IoU, got neither")
+        return PixelMask(Window(0, 0, 0, 0), np.zeros((0, 0), bool))
     height, width = image_size
     if isinstance(segm, list):
         rle = mask_utils.merge(mask_utils.frPyObjects(segm, height, width))
@@ -108,8 +134,13 @@ def gt_foreground(ann: dict[str, Any], image_size: tuple[int, int], where: str) 
         rle = mask_utils.frPyObjects(segm, height, width)
     else:
         rle = segm
-    window = boxes_window(np.array([box]), image_size)
     full = mask_utils.decode(rle).astype(bool)
+    if full.shape != (height, width):
+        raise ValueError(f"{where}: field segmentation: expected an RLE of the {height}x{width} image, got {full.shape}")
+    rows, cols = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
+    if not len(rows):
+        return PixelMask(Window(0, 0, 0, 0), np.zeros((0, 0), bool))
+    window = Window(int(cols[0]), int(rows[0]), int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1))
     return PixelMask(window, full[window.y0 : window.y0 + window.height, window.x0 : window.x0 + window.width])
 
 
@@ -126,8 +157,10 @@ def _overlap(a: Window, b: Window) -> tuple[slice, slice, slice, slice]:
     )
 
 
-def mask_iou(dt_masks: Sequence[PixelMask], gt_masks: Sequence[PixelMask]) -> np.ndarray:
-    """IoU of every detection mask with every ground-truth mask: (D, G) float64.
+def mask_iou(dt_masks: Sequence[PixelMask], gt_masks: Sequence[PixelMask],
+             iscrowd: Optional[Sequence[int]] = None) -> np.ndarray:
+    """IoU of every detection mask with every ground-truth mask: (D, G) float64. For a crowd (``iscrowd[g]``) it
+    is intersection / detection area, pycocotools' rule.
 
     Intersections are counted only where the two windows overlap (a loop over the D x G pairs, never pixels)."""
     dt_area = np.array([np.count_nonzero(m.mask) for m in dt_masks], dtype=np.float64)
@@ -138,4 +171,6 @@ def mask_iou(dt_masks: Sequence[PixelMask], gt_masks: Sequence[PixelMask]) -> np
             ar, ac, br, bc = _overlap(dt.window, gt.window)
             inter[d, g] = np.count_nonzero(dt.mask[ar, ac] & gt.mask[br, bc])
     union = dt_area[:, None] + gt_area[None, :] - inter
+    crowd = np.zeros(len(gt_masks), bool) if iscrowd is None else np.asarray(iscrowd, dtype=bool)
+    union = np.where(crowd[None, :], dt_area[:, None], union)
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)

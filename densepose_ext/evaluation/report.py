@@ -15,9 +15,12 @@ POINTWISE_KINDS = {"pointwise": "annotated points", "pointwise_dense": "dense-tr
 
 
 def kappa_label(report: dict[str, Any]) -> str:
-    """E.g. "kappa=global (0.255 m)" or "kappa=per-part"."""
+    """E.g. "kappa=global (0.255 m)" or "kappa=per-part", followed by the other conventions when the report names
+    them, e.g. ", points=reference, geodesic=chart-vertex"."""
     kappa = report["kappa"]
-    return f"kappa={kappa['mode']}" + (f" ({kappa['value']} m)" if "value" in kappa else "")
+    label = f"kappa={kappa['mode']}" + (f" ({kappa['value']} m)" if "value" in kappa else "")
+    conventions = report.get("conventions", {})
+    return label + "".join(f", {k}={conventions[k]}" for k in ("points", "geodesic") if k in conventions)
 
 
 def _cell(value: Optional[float], scale: float = 1.0) -> str:

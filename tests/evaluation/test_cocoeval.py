@@ -8,7 +8,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from pycocotools.cocoeval import COCOeval
 
-from densepose_ext.evaluation.cocoeval import METRIC_NAMES, SimilarityTable, make_coco, run_cocoeval, stats_dict
+from densepose_ext.evaluation.cocoeval import (METRIC_NAMES, SimilarityCOCOeval, SimilarityTable, make_coco,
+                                               run_cocoeval, stats_dict)
 
 
 def random_scene(seed):
@@ -61,7 +62,7 @@ def test_box_iou_similarity_reproduces_pycocotools_bbox_eval():
                 else np.zeros((len(d), len(g)))
             )
             table.set_image(img["id"], [a["id"] for a in d], [a["id"] for a in g], sim)
-        ours = run_cocoeval(coco_gt, coco_dt, table)
+        ours = run_cocoeval(SimilarityCOCOeval(coco_gt, coco_dt, table))
 
         ref = COCOeval(coco_gt, coco_dt, iouType="bbox")
         ref.params.maxDets = [20]
@@ -95,7 +96,8 @@ def test_match_only_pairs_each_person_with_its_best_detection():
     table = SimilarityTable()
     table.set_image(1, [1, 2, 3], [7], np.array([[0.9], [0.6], [0.4]]))
     ev = run_cocoeval(
-        make_coco(images, [{"id": 1}], gts), make_coco(images, [{"id": 1}], dts), table, match_only_at=0.5
+        SimilarityCOCOeval(make_coco(images, [{"id": 1}], gts), make_coco(images, [{"id": 1}], dts), table),
+        match_only_at=0.5,
     )
     (e,) = [e for e in ev.evalImgs if e is not None]
     # Greedy by score: detection 2 (score .9, similarity .6 >= .5) takes the person first.

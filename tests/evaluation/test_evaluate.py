@@ -55,8 +55,7 @@ def test_displaced_prediction_scores_exp_of_distance(people, mode):
     d = 46 / 255
     person = people[0]
     result = shifted(perfect_result(person), 46)
-    decoded = [decode_arrays(record(1, result, ann_box(person), 1.0)["densepose"])]
-    scores = score_image([person], decoded, (240, 320), mode, chart_distance, "gt")
+    scores = score_image([person], [record(1, result, ann_box(person), 1.0)], (240, 320), mode, chart_distance, "gt")
     kappa = point_kappa(np.asarray(person["dp_I"], int), mode)
     expected = np.mean(np.exp(-d * d / (2 * kappa * kappa)))
     assert scores["GPS"][0, 0] == pytest.approx(expected, abs=1e-6)
@@ -103,10 +102,9 @@ def test_points_outside_the_box_count_zero(people):
     full = perfect_result(person)
     cropped = DensePoseResult(full.labels[:, :48].contiguous(), full.uv[:, :, :48].contiguous())
     cropped_box = ann_box(person) - [0.0, 0.0, 16.0, 0.0]
-    inside = np.asarray(person["dp_x"]) * 64 / 256 < 48
+    inside = np.asarray(person["dp_x"]) * 64 / 255 < 48  # the reference's point frame (the default)
     assert 0 < inside.sum() < len(inside)
-    decoded = [decode_arrays(record(1, cropped, cropped_box, 1.0)["densepose"])]
-    scores = score_image([person], decoded, (240, 320), "global", chart_distance, "gt")
+    scores = score_image([person], [record(1, cropped, cropped_box, 1.0)], (240, 320), "global", chart_distance, "gt")
     assert scores["GPS"][0, 0] == pytest.approx(inside.mean(), abs=1e-6)
     assert np.all(np.isinf(scores["dist"][0, ~inside]))
     rep = run([person], [record(1, cropped, cropped_box, 1.0)])  # box IoU 0.75: matched for the pointwise protocol
@@ -172,20 +170,28 @@ def test_no_detections_at_all(people):
     assert rep["GPS"]["AP"] == 0.0 and rep["GPS"]["AR"] == 0.0 and rep["pointwise"]["AUC30"] == 0.0
 
 
-def score_image_reference(annotated, decoded, kappa_mode, distance):
+def score_image_reference(annotated, records, kappa_mode, distance, frame):
     """GPS straight from the definitions, one detection, person and point at a time."""
-    gps = np.zeros((len(decoded), len(annotated)))
-    for d, (box, labels, uv) in enumerate(decoded):
-        x0, y0, x1, y1 = box
+    gps = np.zeros((len(records), len(annotated)))
+    for d, rec in enumerate(records):
+        (x0, y0, x1, y1), labels, uv = decode_arrays(rec["densepose"])
+        dx, dy, dw, dh = rec["bbox"]
         h, w = labels.shape
         for g, ann in enumerate(annotated):
             bx, by, bw, bh = ann["bbox"]
             total = 0.0
             for p in range(len(ann["dp_x"])):
-                x, y = bx + ann["dp_x"][p] * bw / 256, by + ann["dp_y"][p] * bh / 256
-                if not (x0 <= x < x1 and y0 <= y < y1):
-                    continue  # outside the detection: 0
-                r, c = int((y - y0) / (y1 - y0) * h), int((x - x0) / (x1 - x0) * w)
+                if frame == "cell-centre":
+                    x, y = bx + ann["dp_x"][p] * bw / 256, by + ann["dp_y"][p] * bh / 256
+                    if not (x0 <= x < x1 and y0 <= y < y1):
+                        continue  # outside the detection: 0
+                    r, c = int((y - y0) / (y1 - y0) * h), int((x - x0) / (x1 - x0) * w)
+                else:  # the reference's computeOgps: truncated pixel offsets from the bbox corner
+                    c = int(ann["dp_x"][p] * bw / 255.0 + bx - dx)
+                    r = int(ann["dp_y"][p] * bh / 255.0 + by - dy)
+                    if not (0 <= c < int(dw) and 0 <= r < int(dh)):
+                        continue
+                    r, c = r * h // int(dh), c * w // int(dw)
                 if labels[r, c] == 0:
                     continue  # predicted background: 0
                 part = int(ann["dp_I"][p])
@@ -204,20 +210,24 @@ def score_image_reference(annotated, decoded, kappa_mode, distance):
 
 
 @pytest.mark.parametrize("mode", ["global", "per-part"])
-def test_vectorised_image_scoring_equals_per_point_reference(people, mode):
+@pytest.mark.parametrize("frame", ["reference", "cell-centre"])
+def test_vectorised_image_scoring_equals_per_point_reference(people, mode, frame):
     rng = np.random.default_rng(9)
     annotated = people[:2]
-    decoded = []
+    records = []
     for ann in annotated * 2:  # two noisy detections per person, boxes off by several pixels
         x, y, w, h = ann["bbox"]
         box = np.array([x, y, x + w, y + h]) + rng.normal(0, 6, 4)
-        size = (int(np.ceil(box[3] - box[1])), int(np.ceil(box[2] - box[0])))
+        # Grids of the box's size in the reference's frame (as its results are), of another size in ours.
+        size = (int(box[3] - box[1]), int(box[2] - box[0])) if frame == "reference" else (
+            int(np.ceil(box[3] - box[1])) + 3, int(np.ceil(box[2] - box[0])) - 2)
         labels = rng.integers(0, 25, size).astype(np.uint8)
         labels[rng.random(size) < 0.3] = 0
-        decoded.append((box, labels, rng.random((2,) + size).astype(np.float32)))
-    fast = score_image(annotated, decoded, (240, 320), mode, chart_distance, "gt")["GPS"]
+        result = DensePoseResult(torch.from_numpy(labels), torch.from_numpy(rng.random((2,) + size).astype(np.float32)))
+        records.append(record(1, result, box, 1.0))
+    fast = score_image(annotated, records, (240, 320), mode, chart_distance, "gt", points=frame)["GPS"]
     np.testing.assert_allclose(
-        fast, score_image_reference(annotated, decoded, mode, chart_distance), rtol=1e-12, atol=1e-15
+        fast, score_image_reference(annotated, records, mode, chart_distance, frame), rtol=1e-12, atol=1e-15
     )
     assert (fast > 0).sum() >= 4
 
@@ -288,7 +298,7 @@ def test_mask_iou_falls_back_to_the_coco_segmentation(people):
     person["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
     scores = score_image(
         [person],
-        [decode_arrays(record(1, perfect_result(people[0]), ann_box(people[0]), 1.0)["densepose"])],
+        [record(1, perfect_result(people[0]), ann_box(people[0]), 1.0)],
         (240, 320),
         "global",
         chart_distance,
@@ -297,15 +307,15 @@ def test_mask_iou_falls_back_to_the_coco_segmentation(people):
     assert scores["IoU"][0, 0] == pytest.approx(0.5 * 0.75, abs=0.02)
 
 
-def test_false_positive_on_an_image_without_people(people):
-    # Detections ranked FP, TP, TP, TP: precision 1/2, 2/3, 3/4 at recall 1/3, 2/3, 1; COCO's interpolated
-    # precision (max to the right) is 3/4 at every recall point -> AP 75.
+def test_detection_on_an_image_without_people_is_ignored(people):
+    # The reference's rule: an image whose ground truth is all ignored (here: none) has all its detections ignored.
+    # pycocotools would rank this FP first (AP 75); the reference scores it as if it were not there.
     fp = record(3, perfect_result(people[0]), ann_box(people[0]), 0.95)
     records = [record(p["image_id"], perfect_result(p), ann_box(p), 0.9) for p in people] + [fp]
     rep = evaluate_densepose(DensePoseGroundTruth(dataset(people, num_images=3)), records, distance_fn=chart_distance)
     assert rep["num_images"] == 3
     for name in METRICS:
-        assert rep[name]["AP"] == pytest.approx(75.0) and rep[name]["AR"] == pytest.approx(100.0), name
+        assert rep[name]["AP"] == pytest.approx(100.0) and rep[name]["AR"] == pytest.approx(100.0), name
 
 
 def test_pointwise_pairs_a_person_with_its_own_detection_not_an_unannotated_neighbours(people):

@@ -77,9 +77,12 @@ def test_gt_foreground_from_dp_masks_and_from_segmentation():
     assert iou[0, 0] > 0.9  # polygon rasterisation differs from the pixel-centre rule only on the border
 
 
-def test_gt_foreground_needs_a_mask():
-    with pytest.raises(ValueError, match="gt.json annotation 7.*dp_masks or segmentation"):
-        gt_foreground({"bbox": [0, 0, 5, 5]}, (10, 10), "gt.json annotation 7")
+def test_gt_foreground_without_any_mask_is_empty():
+    # The reference's rule: such a person has an empty foreground, IoU 0 with anything.
+    empty = gt_foreground({"bbox": [0, 0, 5, 5]}, (10, 10), "gt.json annotation 7")
+    assert not empty.mask.any()
+    full = box_mask(np.ones((5, 5), bool), (0, 0, 5, 5), (10, 10))
+    assert mask_iou([full], [empty])[0, 0] == 0.0
 
 
 def test_mask_iou_equals_full_image_pycocotools_iou():

@@ -9,7 +9,6 @@ import torch
 from densepose_ext.evaluation.evaluate import evaluate_densepose, score_image, surface_distance
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
 from densepose_ext.evaluation.kappa import GLOBAL_KAPPA
-from densepose_ext.evaluation.results_file import decode_arrays
 from densepose_ext.structures.results import DensePoseResult
 
 from .synthetic import ann_box, dataset, make_person, perfect_result, record
@@ -28,8 +27,7 @@ def person():
 
 
 def one_image_scores(person, result, geodesic):
-    decoded = [decode_arrays(record(1, result, ann_box(person), 1.0)["densepose"])]
-    return score_image([person], decoded, (240, 320), "global", geodesic, "gt")
+    return score_image([person], [record(1, result, ann_box(person), 1.0)], (240, 320), "global", geodesic, "gt")
 
 
 def test_perfect_predictions_score_100_on_the_surface(person, geodesic):
