@@ -224,7 +224,7 @@ def test_inference_returns_the_second_stage(variant):
             getattr(predictor, name).weight.zero_()
             getattr(predictor, name).bias.fill_(value)
     for out in _given_box_inference(model, inputs):
-        (r,) = list(out.pred_densepose)
+        (r,) = out.pred_densepose.to_results(out.pred_boxes.tensor)
         assert torch.all(r.labels == 7)
         assert torch.allclose(r.uv[0], torch.tensor(0.25)) and torch.allclose(r.uv[1], torch.tensor(0.75))
         if variant == "masks":
@@ -241,9 +241,10 @@ def test_second_stage_output_equals_its_predictor_output():
     model.roi_heads.densepose_cascade.register_forward_hook(lambda m, i, o: captured.append(o))
     inputs = multitask_blob_dataset(1)
     (out,) = _given_box_inference(model, inputs)
+    assert torch.equal(out.pred_densepose.outputs.fine_segm, captured[-1].fine_segm)
     (expected,) = densepose_chart_inference(captured[-1], out.pred_boxes.tensor)
-    assert torch.equal(out.pred_densepose[0].labels, expected.labels)
-    assert torch.equal(out.pred_densepose[0].uv, expected.uv)
+    (result,) = out.pred_densepose.to_results(out.pred_boxes.tensor)
+    assert torch.equal(result.labels, expected.labels) and torch.equal(result.uv, expected.uv)
 
 
 def test_cascade_parameters_live_beside_the_reference_names():

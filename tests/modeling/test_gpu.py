@@ -39,7 +39,9 @@ def test_densepose_results_match_on_gpu_and_cpu(exact_cuda_float32):
         on_cpu = cpu.inference(inputs, detected_instances=gt_boxes_as_detections(inputs, "cpu"))
         on_gpu = gpu.inference(inputs, detected_instances=gt_boxes_as_detections(inputs, "cuda"))
     for a, b in zip(on_cpu, on_gpu):
-        for ra, rb in zip(a["instances"].pred_densepose, b["instances"].pred_densepose):
+        results_a = a["instances"].pred_densepose.to_results(a["instances"].pred_boxes.tensor)
+        results_b = b["instances"].to("cpu").pred_densepose.to_results(a["instances"].pred_boxes.tensor)
+        for ra, rb in zip(results_a, results_b):
             labels_a, labels_b = ra.labels.numpy(), rb.labels.cpu().numpy()
             assert (labels_a > 0).any()  # a comparison of all-background results would prove little
             # arg-max ties may flip on a handful of pixels; U/V must agree where the part does

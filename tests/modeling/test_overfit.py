@@ -18,7 +18,7 @@ def _part_accuracy(model, inputs):
     hits, u_err = [], []
     for x, out in zip(inputs, outputs):
         (t,) = list(x["instances"].gt_densepose)
-        r = out.pred_densepose[0]
+        r = out.pred_densepose.to_results(out.pred_boxes.tensor)[0]
         h, w = r.labels.shape
         x0, y0, x1, y1 = out.pred_boxes.tensor[0].tolist()  # the result's grid lies over its detection box
         col = ((t.x - x0) / (x1 - x0) * w).long().clamp(0, w - 1)
