@@ -7,7 +7,9 @@
 The reference's protocol: --kappa per-part --points reference --surface smpl --surface-data DIR (its three
 geometry files; --geodesic chart-vertex is the default there). conventions.py names each choice.
 
-RESULTS.json is the file DensePoseCOCOEvaluator writes (densepose_results.json; format in results_file.py).
+RESULTS.json is the file DensePoseCOCOEvaluator writes (densepose_results.json; format in results_file.py); the
+reference evaluator's own results (coco_densepose_predictions.pth, or the same as .npz) are read too
+(reference_results.py).
 Prints a table; ``--out`` writes the JSON report, ``--plot`` the RCP curve and per-part AUC bars. With
 ``--dense auto`` (default) pointwise evaluation is repeated over the dense truth of a DensePose-Synth dataset
 (``dense/`` next to ANN.json) when there is one, on one pixel in ``--dense-stride`` x ``--dense-stride``.
@@ -26,13 +28,18 @@ from densepose_ext.evaluation.evaluate import evaluate_densepose, surface_distan
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
 from densepose_ext.evaluation.kappa import KAPPA_MODES
 from densepose_ext.evaluation.report import format_table, plot_rcp
-from densepose_ext.evaluation.results_file import load_results, write_json
+from densepose_ext.evaluation.reference_results import load_any_results
+from densepose_ext.evaluation.results_file import write_json
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m densepose_ext.evaluation", description=__doc__.split("\n")[0])
     parser.add_argument("--gt", required=True, help="DensePose-COCO annotation JSON")
-    parser.add_argument("--results", required=True, help="results JSON written by DensePoseCOCOEvaluator")
+    parser.add_argument(
+        "--results",
+        required=True,
+        help="results JSON written by DensePoseCOCOEvaluator, or the reference's coco_densepose_predictions.pth / .npz",
+    )
     parser.add_argument(
         "--kappa",
         choices=KAPPA_MODES,
@@ -79,7 +86,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     dense = DenseTruth.beside(args.gt, dataset, args.dense_stride) if args.dense == "auto" else None
     report = evaluate_densepose(
         gt,
-        load_results(args.results),
+        load_any_results(args.results, gt.category_id),
         args.kappa,
         surface_distance(args.surface, args.surface_data, args.geodesic),
         source=args.results,

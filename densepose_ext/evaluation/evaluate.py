@@ -32,6 +32,7 @@ from densepose_ext.evaluation.kappa import check_kappa_mode
 from densepose_ext.evaluation.masks import PixelMask, box_mask, gt_foreground, mask_iou, paste_cells
 from densepose_ext.evaluation.pointwise import PointwiseAccumulator
 from densepose_ext.evaluation.reference_matching import ReferenceCOCOeval
+from densepose_ext.evaluation.reference_results import GRID_KEY, reference_grid_arrays
 from densepose_ext.evaluation.results_file import decode_arrays
 from densepose_ext.evaluation.sampling import sample_results
 
@@ -51,8 +52,12 @@ class Detection(NamedTuple):
 
 
 def decode_detection(record: dict[str, Any]) -> Detection:
-    """A results-file record as a Detection."""
-    return Detection(np.asarray(record["bbox"], dtype=np.float64), *decode_arrays(record["densepose"]))
+    """A results-file record as a Detection: ours (an encoded result) or the reference's (a uint8 grid)."""
+    bbox = np.asarray(record["bbox"], dtype=np.float64)
+    densepose = record["densepose"]
+    if GRID_KEY in densepose:
+        return Detection(bbox, *reference_grid_arrays(bbox, densepose[GRID_KEY]))
+    return Detection(bbox, *decode_arrays(densepose))
 
 
 def surface_distance(

@@ -136,7 +136,9 @@ def gt_foreground(ann: dict[str, Any], image_size: tuple[int, int], where: str) 
         rle = segm
     full = mask_utils.decode(rle).astype(bool)
     if full.shape != (height, width):
-        raise ValueError(f"{where}: field segmentation: expected an RLE of the {height}x{width} image, got {full.shape}")
+        raise ValueError(
+            f"{where}: field segmentation: expected an RLE of the {height}x{width} image, got {full.shape}"
+        )
     rows, cols = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
     if not len(rows):
         return PixelMask(Window(0, 0, 0, 0), np.zeros((0, 0), bool))

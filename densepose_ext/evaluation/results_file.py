@@ -80,4 +80,5 @@ def decode_arrays(densepose: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np
     """A record's ``densepose`` -> box (4,) float64 XYXY image px, labels (H, W) uint8 0..24, uv (2, H, W) float64
     byte / 255 (in float64, as the reference reads its bytes: snapping to chart vertices sees the same values)."""
     result, box = decode(densepose)
-    return box.numpy().astype(np.float64), result.labels.numpy(), np.rint(result.uv.numpy() * 255.0) / 255.0
+    uv = np.rint(result.uv.numpy() * 255.0).astype(np.float64) / 255.0
+    return box.numpy().astype(np.float64), result.labels.numpy(), uv
