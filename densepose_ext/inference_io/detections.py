@@ -24,6 +24,8 @@ class ImageDetections:
             [y0 + r * h / H_k, y0 + (r + 1) * h / H_k). The model gives box resolution
             (H_k = ceil(h), W_k = ceil(w)); any other resolution is valid too.
         uv: N arrays (2, H_k, W_k) float32 chart coordinates (U then V) in [0, 1], same frame as labels.
+        confidences: N dicts {name: (H_k, W_k) float32} of a model with UV confidence ("sigma_2", and
+            "kappa_u", "kappa_v" for "indep_aniso"; structures/results.py), same frame as labels; () without.
     """
 
     image_size: tuple[int, int]
@@ -31,6 +33,7 @@ class ImageDetections:
     scores: np.ndarray
     labels: tuple[np.ndarray, ...]
     uv: tuple[np.ndarray, ...]
+    confidences: tuple[dict[str, np.ndarray], ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.labels)
@@ -43,6 +46,10 @@ class ImageDetections:
             _check(uv.shape == (2, *lab.shape), f"uv[{k}]", f"shape {(2, *lab.shape)}", uv.shape)
             _check(int(lab.max(initial=0)) <= NUM_FINE_PARTS, f"labels[{k}]",
                    f"values <= {NUM_FINE_PARTS}", int(lab.max(initial=0)))
+        _check(len(self.confidences) in (0, n), "confidences", f"0 or {n} dicts", len(self.confidences))
+        for k, (lab, maps) in enumerate(zip(self.labels, self.confidences)):
+            for name, values in maps.items():
+                _check(values.shape == lab.shape, f"confidences[{k}][{name!r}]", f"shape {lab.shape}", values.shape)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -69,12 +76,15 @@ class ImageDetections:
         kept = instances[torch.as_tensor(keep, dtype=torch.long)]
         results = kept.pred_densepose.to_results(kept.pred_boxes.tensor)
         boxes = kept.pred_boxes.tensor.detach().cpu().numpy().astype(np.float32)
+        confidences = tuple({name: values.detach().cpu().numpy().astype(np.float32)
+                             for name, values in r.confidences.items()} for r in results)
         return cls(
             image_size=tuple(int(s) for s in instances.image_size),
             boxes=boxes.reshape(-1, 4),
             scores=all_scores[keep].astype(np.float32),
             labels=tuple(r.labels.detach().cpu().numpy().astype(np.uint8) for r in results),
             uv=tuple(r.uv.detach().cpu().numpy().astype(np.float32) for r in results),
+            confidences=confidences if any(confidences) else (),
         )
 
 

@@ -19,6 +19,7 @@ Conversion of one detection with box (x0, y0, x1, y1) (`densepose_chart_inferenc
   boxes background, this rule 21 % (RESULTS.md). The fine background channel is never a training target
   here (points lie on the body), so it is not a label either;
 - U, V from the channel of the label, 0 on background; clamped to [0, 1] only with `clamp_uv`;
+- with UV confidence, each confidence map (sigma_2, kappa_u, kappa_v, raw) likewise from the label's channel.
 """
 from __future__ import annotations
 
@@ -101,7 +102,9 @@ def densepose_chart_inference(
         uv = torch.stack([value_of_label(resample_to_box(m[k], size), labels) for m in (outputs.u, outputs.v)])
         if rule.clamp_uv:
             uv = uv.clamp(0.0, 1.0)  # background stays 0
-        results.append(DensePoseResult(labels.to(torch.uint8), uv.float()))
+        confidences = {name: value_of_label(resample_to_box(m[k], size), labels).float()
+                       for name, m in outputs.confidences().items()}
+        results.append(DensePoseResult(labels.to(torch.uint8), uv.float(), confidences))
     return results
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Sequence, Tuple, Union
 
 import numpy as np
@@ -35,18 +35,28 @@ class DensePoseResult:
     labels: (H, W) uint8 in 0..24 (0 = background), box frame.
     uv:     (2, H, W) float32 chart coordinates U then V, regressed values of [0, 1] (not clamped unless
             MODEL.ROI_DENSEPOSE_HEAD.INFERENCE.CLAMP_UV), 0 where labels == 0, box frame.
+    confidences: {name: (H, W) float32} of a model with UV confidence (modeling/confidence.py), else empty:
+            "sigma_2" (and "kappa_u", "kappa_v" for "indep_aniso"), the raw predictor output of the
+            pixel's label channel, resampled like U/V, 0 where labels == 0, box frame (as the reference's
+            chart results with confidences).
     """
 
     labels: torch.Tensor
     uv: torch.Tensor
+    confidences: Dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         h, w = self.labels.shape
         if self.uv.shape != (2, h, w):
             raise ValueError(f"DensePoseResult.uv: expected shape (2, {h}, {w}), got {tuple(self.uv.shape)}")
+        for name, values in self.confidences.items():
+            if values.shape != (h, w):
+                raise ValueError(f"DensePoseResult.confidences[{name!r}]: expected shape ({h}, {w}), "
+                                 f"got {tuple(values.shape)}")
 
     def to(self, device: Union[str, torch.device]) -> "DensePoseResult":
-        return DensePoseResult(self.labels.to(device), self.uv.to(device))
+        return DensePoseResult(self.labels.to(device), self.uv.to(device),
+                               {name: values.to(device) for name, values in self.confidences.items()})
 
 
 class DensePoseResultList:
@@ -98,7 +108,8 @@ class DensePoseResultList:
 def encode(result: DensePoseResult, box: Union[Sequence[float], torch.Tensor, np.ndarray]) -> Dict[str, Any]:
     """JSON-safe dict of `result` laid over `box` (4,) XYXY image px, normally its detection box:
     {"box": [x0, y0, x1, y1], "size": [H, W], "iuv_png": base64 PNG of the H x W x 3 uint8 image
-    (I, round(U * 255), round(V * 255))}."""
+    (I, round(U * 255), round(V * 255))}, plus "confidences": {name: base64 of the H x W little-endian
+    float32 values, row-major} when the result has confidences (exact, unlike U and V)."""
     box_values = [float(c) for c in torch.as_tensor(box).flatten().tolist()]
     if len(box_values) != 4:
         raise ValueError(f"encode: box: expected 4 values XYXY, got {len(box_values)}")
@@ -107,11 +118,15 @@ def encode(result: DensePoseResult, box: Union[Sequence[float], torch.Tensor, np
     buffer = io.BytesIO()
     Image.fromarray(iuv).save(buffer, format="PNG")
     h, w = result.labels.shape
-    return {
+    record = {
         "box": box_values,
         "size": [int(h), int(w)],
         "iuv_png": base64.b64encode(buffer.getvalue()).decode("ascii"),
     }
+    if result.confidences:
+        record["confidences"] = {name: base64.b64encode(values.float().cpu().numpy().astype("<f4").tobytes()).decode("ascii")
+                                 for name, values in result.confidences.items()}
+    return record
 
 
 def decode(record: Dict[str, Any]) -> Tuple[DensePoseResult, torch.Tensor]:
@@ -130,4 +145,6 @@ def decode(record: Dict[str, Any]) -> Tuple[DensePoseResult, torch.Tensor]:
             f"DensePose result record: field 'iuv_png' is {iuv.shape[1]}x{iuv.shape[0]}, size says {w}x{h}"
         )
     iuv_t = torch.from_numpy(iuv.copy()).permute(2, 0, 1)
-    return DensePoseResult(labels=iuv_t[0].contiguous(), uv=iuv_t[1:].float() / 255.0), box
+    confidences = {name: torch.from_numpy(np.frombuffer(base64.b64decode(data), "<f4").reshape(h, w).copy())
+                   for name, data in record.get("confidences", {}).items()}
+    return DensePoseResult(labels=iuv_t[0].contiguous(), uv=iuv_t[1:].float() / 255.0, confidences=confidences), box
