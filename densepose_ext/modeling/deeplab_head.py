@@ -18,7 +18,7 @@ from detectron2.config import configurable
 from torch import nn
 
 from .aspp import ASPP, GN_GROUPS
-from .head import ROI_DENSEPOSE_HEAD_REGISTRY, run_stacked_convs, stacked_convs
+from .head import ROI_DENSEPOSE_HEAD_REGISTRY, run_stacked_convs, stacked_conv_args, stacked_convs
 from .nonlocal_block import NonLocalBlock2D
 
 # Dilations of the ASPP's 3x3 branches (the reference's, chosen for 28x28 ROIs: 56 sees only the centre tap).
@@ -55,15 +55,9 @@ class DensePoseDeepLabHead(nn.Module):
 
     @classmethod
     def from_config(cls, cfg, input_channels: int) -> dict:
-        h = cfg.MODEL.ROI_DENSEPOSE_HEAD
-        return {
-            "input_channels": input_channels,
-            "num_convs": h.NUM_STACKED_CONVS,
-            "conv_dim": h.CONV_HEAD_DIM,
-            "kernel_size": h.CONV_HEAD_KERNEL,
-            "norm": h.DEEPLAB.NORM,
-            "use_nonlocal": bool(h.DEEPLAB.NONLOCAL_ON),
-        }
+        deeplab = cfg.MODEL.ROI_DENSEPOSE_HEAD.DEEPLAB
+        return {**stacked_conv_args(cfg, input_channels), "norm": deeplab.NORM,
+                "use_nonlocal": bool(deeplab.NONLOCAL_ON)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.ASPP(x)

@@ -14,6 +14,8 @@ from detectron2.utils.registry import Registry
 from torch import nn
 from torch.nn import functional as F
 
+from .registry_lookup import registered
+
 ROI_DENSEPOSE_HEAD_REGISTRY = Registry("ROI_DENSEPOSE_HEAD")
 ROI_DENSEPOSE_HEAD_REGISTRY.__doc__ = """
 DensePose ROI head bodies, selected by MODEL.ROI_DENSEPOSE_HEAD.NAME.
@@ -25,12 +27,19 @@ features (N, input_channels, R, R) to (N, head.n_out_channels, R, R), same ROI f
 
 def build_densepose_head(cfg, input_channels: int) -> nn.Module:
     """The head named by MODEL.ROI_DENSEPOSE_HEAD.NAME, for `input_channels` pooled channels."""
-    name = cfg.MODEL.ROI_DENSEPOSE_HEAD.NAME
-    registered = sorted(n for n, _ in ROI_DENSEPOSE_HEAD_REGISTRY)
-    if name not in registered:
-        raise ValueError(f"Invalid DensePose config: MODEL.ROI_DENSEPOSE_HEAD.NAME must be one of {registered}, "
-                         f"got {name!r}")
-    return ROI_DENSEPOSE_HEAD_REGISTRY.get(name)(cfg, input_channels)
+    head = registered(ROI_DENSEPOSE_HEAD_REGISTRY, "MODEL.ROI_DENSEPOSE_HEAD.NAME", cfg.MODEL.ROI_DENSEPOSE_HEAD.NAME)
+    return head(cfg, input_channels)
+
+
+def stacked_conv_args(cfg, input_channels: int) -> dict:
+    """Keyword arguments of the stacked convolutions every head has, from MODEL.ROI_DENSEPOSE_HEAD."""
+    h = cfg.MODEL.ROI_DENSEPOSE_HEAD
+    return {
+        "input_channels": input_channels,
+        "num_convs": h.NUM_STACKED_CONVS,
+        "conv_dim": h.CONV_HEAD_DIM,
+        "kernel_size": h.CONV_HEAD_KERNEL,
+    }
 
 
 def stacked_convs(module: nn.Module, input_channels: int, num_convs: int, conv_dim: int, kernel_size: int,
@@ -74,13 +83,7 @@ class DensePoseV1ConvXHead(nn.Module):
 
     @classmethod
     def from_config(cls, cfg, input_channels: int) -> dict:
-        h = cfg.MODEL.ROI_DENSEPOSE_HEAD
-        return {
-            "input_channels": input_channels,
-            "num_convs": h.NUM_STACKED_CONVS,
-            "conv_dim": h.CONV_HEAD_DIM,
-            "kernel_size": h.CONV_HEAD_KERNEL,
-        }
+        return stacked_conv_args(cfg, input_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return run_stacked_convs(self, x, self.num_convs)

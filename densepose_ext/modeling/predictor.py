@@ -25,6 +25,8 @@ from detectron2.utils.registry import Registry
 from torch import nn
 from torch.nn import functional as F
 
+from .registry_lookup import registered
+
 DENSEPOSE_PREDICTOR_REGISTRY = Registry("DENSEPOSE_PREDICTOR")
 DENSEPOSE_PREDICTOR_REGISTRY.__doc__ = """
 DensePose predictors, selected by MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME.
@@ -73,12 +75,9 @@ class DensePoseChartOutput:
 
 def build_densepose_predictor(cfg, input_channels: int) -> nn.Module:
     """The predictor named by MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME, for `input_channels` head channels."""
-    name = cfg.MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME
-    registered = sorted(n for n, _ in DENSEPOSE_PREDICTOR_REGISTRY)
-    if name not in registered:
-        raise ValueError(f"Invalid DensePose config: MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME must be one of "
-                         f"{registered}, got {name!r}")
-    return DENSEPOSE_PREDICTOR_REGISTRY.get(name)(cfg, input_channels)
+    predictor = registered(DENSEPOSE_PREDICTOR_REGISTRY, "MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME",
+                           cfg.MODEL.ROI_DENSEPOSE_HEAD.PREDICTOR_NAME)
+    return predictor(cfg, input_channels)
 
 
 @DENSEPOSE_PREDICTOR_REGISTRY.register()
