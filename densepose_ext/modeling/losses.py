@@ -125,12 +125,14 @@ def resample_masks_to_rois(
     cells = (torch.arange(size, device=masks.device, dtype=torch.float32) + (0.0 if corners else 0.5)) / size
     rx0, ry0, rx1, ry1 = roi_boxes.float().unbind(dim=1)
     mx0, my0, mx1, my1 = mask_boxes.float().unbind(dim=1)
-    # Image px of ROI cell centres (corners), then normalised [-1, 1] coordinates in the mask frame
-    # (align_corners=False: -1 and 1 are the outer edges of the mask; True: its edge pixels' centres).
-    px = rx0[:, None] + cells[None, :] * (rx1 - rx0)[:, None]  # (M, S)
-    py = ry0[:, None] + cells[None, :] * (ry1 - ry0)[:, None]
-    nx = 2 * (px - mx0[:, None]) / (mx1 - mx0).clamp(min=1e-6)[:, None] - 1
-    ny = 2 * (py - my0[:, None]) / (my1 - my0).clamp(min=1e-6)[:, None] - 1
+    # The ROI's edges in normalised [-1, 1] coordinates of the mask frame (align_corners=False: -1 and 1 are
+    # the outer edges of the mask; True: its edge pixels' centres), then the cells between them. Nearest
+    # sampling breaks ties at exact half-pixels by float rounding; interpolating between the normalised edges
+    # rounds as the reference does, so "corners" picks the reference's pixel there too.
+    nx0, nx1 = (2 * (e - mx0) / (mx1 - mx0).clamp(min=1e-6) - 1 for e in (rx0, rx1))
+    ny0, ny1 = (2 * (e - my0) / (my1 - my0).clamp(min=1e-6) - 1 for e in (ry0, ry1))
+    nx = nx0[:, None] + cells[None, :] * (nx1 - nx0)[:, None]  # (M, S)
+    ny = ny0[:, None] + cells[None, :] * (ny1 - ny0)[:, None]
     grid = torch.stack(
         (nx[:, None, :].expand(-1, size, -1), ny[:, :, None].expand(-1, -1, size)), dim=3
     )
