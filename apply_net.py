@@ -28,6 +28,10 @@ from densepose_ext.inference_io.sinks import OutputConflictError
 from densepose_ext.vis.visualizers import VISUALIZER_REGISTRY, build_visualizer
 
 
+# `show` draws only confident people by default; `dump` keeps what the model returns (the reference's defaults).
+SHOW_MIN_SCORE = 0.8
+
+
 def _visualizer_list(names: str) -> str:
     try:
         build_visualizer(names)
@@ -46,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--device", default=None,
                         help="torch device, e.g. cpu or cuda (default: the config's MODEL.DEVICE, "
                              "or cpu when that is cuda and CUDA is missing)")
-    common.add_argument("--min-score", type=float, default=0.8, help="keep detections scoring at least this")
+    common.add_argument("--min-score", type=float, default=None,
+                        help="keep detections scoring at least this (default: dump keeps every detection of the "
+                             "config's MODEL.ROI_HEADS.SCORE_THRESH_TEST, show keeps >= 0.8, as the reference's)")
     common.add_argument("--batch-size", type=int, default=1, help="images per forward pass")
     common.add_argument("--iuv-dir", default=None,
                         help="also write full-image <name>_IUV.png and <name>_INDS.png here")
@@ -84,8 +90,10 @@ def main(argv=None) -> int:
 
 
 def _run_command(args: argparse.Namespace, opts: list[str]) -> RunSummary:
+    if args.min_score is None and args.command == "show":
+        args.min_score = SHOW_MIN_SCORE
     cfg = setup_inference_cfg(args.config, args.weights, opts, args.device, args.min_score)
-    predict = detections_predictor(cfg, args.min_score)
+    predict = detections_predictor(cfg, cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST)
     shared = dict(batch_size=args.batch_size, iuv_dir=args.iuv_dir, show_progress=not args.no_progress)
     if args.command == "dump":
         settings = {"config": os.path.abspath(args.config), "weights": os.path.abspath(args.weights),
