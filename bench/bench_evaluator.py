@@ -104,7 +104,7 @@ class PeakRSS:
     """Peak resident memory of this process while in the block, sampled every 20 ms from /proc (Linux)."""
 
     def __enter__(self) -> "PeakRSS":
-        self.start_mb = self.peak_mb = _rss_mb()
+        self.start_mb = self.peak_mb = self.read_mb()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -112,12 +112,17 @@ class PeakRSS:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
-            self.peak_mb = max(self.peak_mb, _rss_mb())
+            self.peak_mb = max(self.peak_mb, self.read_mb())
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak_mb = max(self.peak_mb, _rss_mb())
+        self.peak_mb = max(self.peak_mb, self.read_mb())
+
+    @staticmethod
+    def read_mb() -> float:
+        """The sampled figure: resident memory, MB."""
+        return _rss_mb()
 
 
 def _rss_mb() -> float:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Union
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from densepose_ext.surface.parts import NUM_FINE_PARTS
 from densepose_ext.surface.smpl import (PDIST_FILE, PDIST_INDEX_FILE, PrecomputedDistances, SmplChartVertices,
@@ -23,8 +24,14 @@ from densepose_ext.surface.smpl import (PDIST_FILE, PDIST_INDEX_FILE, Precompute
 
 __all__ = ["ChartVertexGeodesic"]
 
-# Distances computed at once when snapping (queries x vertices of a part): bounds the temporary memory (~64 MB).
+# Distances computed at once when snapping by brute force (queries x vertices of a part): bounds the temporary
+# memory (~64 MB).
 CHUNK_ELEMENTS = 1 << 22
+# Snapping asks a k-d tree for this many candidates per point and decides among them with the reference's formula.
+CANDIDATES = 4
+# A point whose CANDIDATES-th candidate is not this much farther than its first may have a tie outside the
+# candidates (k-d tree and reference round differently, by ~1e-16): it is snapped by brute force instead.
+TIE_MARGIN = 1e-9
 
 
 class ChartVertexGeodesic:
@@ -43,6 +50,7 @@ class ChartVertexGeodesic:
         # Chart vertex ids of each part in increasing order, so argmin's first minimum is the reference's choice.
         self._part_vertices = [np.flatnonzero(charts.part == p) for p in range(NUM_FINE_PARTS + 1)]
         self._part_uv = [charts.uv[ids] for ids in self._part_vertices]
+        self._trees = [cKDTree(uv) if len(uv) > CANDIDATES else None for uv in self._part_uv]
 
     @classmethod
     def from_files(cls, data_dir: Union[str, Path, None] = None) -> "ChartVertexGeodesic":
@@ -68,6 +76,25 @@ class ChartVertexGeodesic:
         return nearest[inverse.reshape(-1)]
 
     def _snap(self, part: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Chart vertex ids (0-based) nearest to (u, v) (M,) on ``part``: candidates from the part's k-d tree, the
+        reference's choice among them; points with near-ties beyond the candidates go to ``_snap_all``."""
+        tree = self._trees[part]
+        if tree is None:
+            return self._snap_all(part, u, v)
+        tree_dist, cand = tree.query(np.stack([u, v], axis=1), k=CANDIDATES)
+        vertex_uv = self._part_uv[part]
+        du, dv = vertex_uv[cand, 0] - u[:, None], vertex_uv[cand, 1] - v[:, None]
+        dist = np.sqrt(du * du + dv * dv)
+        # Among equally near candidates the lowest id, i.e. the first in file order, as argmin over all would take.
+        best = np.where(dist == dist.min(axis=1, keepdims=True), cand, len(vertex_uv)).min(axis=1)
+        unsure = tree_dist[:, -1] <= tree_dist[:, 0] + TIE_MARGIN
+        out = self._part_vertices[part][best]
+        if unsure.any():
+            out[unsure] = self._snap_all(part, u[unsure], v[unsure])
+        return out
+
+    def _snap_all(self, part: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """``_snap`` by comparing with every chart vertex of the part, as the reference does."""
         vertex_uv = self._part_uv[part]
         if not len(vertex_uv):
             raise ValueError(f"chart points on part {part}: SMPL_subdiv.mat has no chart vertex of that part")

@@ -5,7 +5,9 @@ numpy arrays. ``pickle.load`` reads every byte into memory and numpy then holds 
 array. Numpy pickles an array as ``_reconstruct(ndarray, (0,), b"b")`` followed by BUILD with the state
 ``(version, shape, dtype, is_fortran, raw bytes)``, and the raw bytes sit in the file as one run (opcodes BINBYTES /
 BINBYTES8, or BINSTRING in pickles written by Python 2, the reference's). ``load_mapped`` skips such runs and maps
-them with ``np.memmap``; small runs, and payloads not stored as raw bytes, are read normally.
+them read-only (``mmap`` advised MADV_RANDOM: such arrays are lookup tables read at scattered places, so a lookup
+should read its own page from disk, not the read-ahead window around it); small runs, and payloads not stored as
+raw bytes, are read normally.
 
 Only numpy's array and dtype reconstruction is allowed to run: any other global in the file is an error (a pickle
 can otherwise execute arbitrary code).
@@ -13,6 +15,7 @@ can otherwise execute arbitrary code).
 
 from __future__ import annotations
 
+import mmap
 import pickle
 import struct
 from pathlib import Path
@@ -20,7 +23,7 @@ from typing import Any, Union
 
 import numpy as np
 
-__all__ = ["load_mapped"]
+__all__ = ["load_mapped", "is_mapped"]
 
 # Byte runs shorter than this are read into memory: mapping them would save nothing.
 MIN_MAPPED_BYTES = 1 << 20
@@ -118,9 +121,18 @@ def _array(spec: _ArraySpec, path: Path) -> np.ndarray:
         raise ValueError(f"{path}: array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes, "
                          f"the file holds {size}")
     if isinstance(data, _FileBytes):
-        return np.memmap(path, dtype=dtype, mode="r", offset=data.offset, shape=shape, order=order)
+        return _map(path, data, dtype).reshape(shape, order=order)
     raw = data.encode("latin1") if isinstance(data, str) else data
     return np.frombuffer(raw, dtype=dtype).reshape(shape, order=order)
+
+
+def _map(path: Path, run: _FileBytes, dtype: np.dtype) -> np.ndarray:
+    """The bytes of ``run`` as a flat read-only array over a memory map of ``path``."""
+    with open(path, "rb") as fh:
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)  # stays valid after the file is closed
+    if hasattr(mmap, "MADV_RANDOM"):  # Linux, macOS
+        mapped.madvise(mmap.MADV_RANDOM)
+    return np.frombuffer(mapped, dtype=dtype, count=run.length // dtype.itemsize, offset=run.offset)
 
 
 def _resolve(obj: Any, path: Path) -> Any:
@@ -135,7 +147,7 @@ def _resolve(obj: Any, path: Path) -> Any:
 
 def load_mapped(path: Union[str, Path]) -> Any:
     """Unpickle ``path`` (numpy arrays in dicts, lists, tuples); arrays of >= 1 MiB stored as raw bytes come back as
-    read-only ``np.memmap``, the others as read-only arrays in memory."""
+    read-only views of a memory map of the file (``is_mapped``), the others as read-only arrays in memory."""
     path = Path(path)
     with open(path, "rb") as fh:
         try:
@@ -143,3 +155,11 @@ def load_mapped(path: Union[str, Path]) -> Any:
         except (pickle.UnpicklingError, EOFError, struct.error) as err:
             raise ValueError(f"{path}: not a readable pickle ({err})") from err
     return _resolve(obj, path)
+
+
+def is_mapped(array: np.ndarray) -> bool:
+    """Whether ``array`` views a memory-mapped file (as load_mapped returns large arrays)."""
+    base = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)

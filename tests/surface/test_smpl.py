@@ -155,7 +155,7 @@ def test_precomputed_distances_follow_the_reference_layout(tmp_path, protocol, m
     savemat(tmp_path / "SMPL_SUBDIV_TRANSFORM.mat", {"index": (index + 1)[:, None].astype(float)})
     dist = load_smpl_distances(tmp_path)
     # Protocol 4 stores the array's bytes as one raw run; Python 3 at protocol 2 re-encodes them as text.
-    assert isinstance(dist.condensed, np.memmap) == (protocol == 4)
+    assert pickled_array.is_mapped(dist.condensed) == (protocol == 4)
     a, b = rng.integers(0, 300, 5000), rng.integers(0, 300, 5000)
     a[:300] = b[:300] = np.arange(300)  # each vertex with itself: 0
     np.testing.assert_allclose(dist.vertex_distance(a, b), full[index[a], index[b]], rtol=1e-6)
@@ -181,7 +181,7 @@ def test_python2_pickle_is_mapped(tmp_path, monkeypatch):
     ])
     (tmp_path / "p.pkl").write_bytes(stream)
     loaded = pickled_array.load_mapped(tmp_path / "p.pkl")["Pdist_matrix"]
-    assert isinstance(loaded, np.memmap) and loaded.shape == (3, 1)
+    assert pickled_array.is_mapped(loaded) and loaded.shape == (3, 1)
     np.testing.assert_array_equal(loaded[:, 0], values)
     np.testing.assert_array_equal(pickle.loads(stream, encoding="latin1")["Pdist_matrix"], loaded)
 
