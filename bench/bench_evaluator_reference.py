@@ -14,7 +14,8 @@ and evaluate_densepose with the reference's conventions (per-part κ, /255 point
 bench_evaluator's scene (people x points, 3 people per 640 x 480 image, one detection each plus one false positive
 per image, results decoded from their PNGs). Memory: peak growth of anonymous resident memory (``RssAnon``: what
 the process allocates) and of file-backed resident memory (``RssFile``: pages of the mapped distance file that
-were read, shared with the page cache). ``--pdist loaded`` reads the matrix with pickle.load instead, as before.
+were read, shared with the page cache; reclaimable), and the whole process's peak (``VmHWM``: torch, the inputs and
+those file pages included). ``--pdist loaded`` reads the matrix with pickle.load instead, as before.
 Reference figures to compare with (issue 17, same scene): 11.4 s and 3.7 GB.
 """
 
@@ -129,6 +130,7 @@ def main() -> None:
         "peak_anon_growth_mb": round(anon.peak_mb - anon.start_mb, 1),
         "peak_rss_growth_mb": round(rss.peak_mb - rss.start_mb, 1),
         "mapped_file_resident_mb": round(file_mb, 1),
+        "process_peak_rss_mb": round(_status_mb("VmHWM"), 1),
         "GPS_AP": report["GPS"]["AP"],
         "conventions": report["conventions"],
     }))
