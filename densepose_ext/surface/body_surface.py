@@ -51,19 +51,14 @@ class BodySurface:
         vertex_mirror: (V,) index of each vertex's left-right mirror vertex; computed from the geometry
             (reflection x -> -x) when None.
         name: short description of the source (for messages).
-        vertex_distance: optional precomputed geodesics, (vertex_a (N,), vertex_b (N,)) -> (N,) metres;
-            when given, geodesic() uses it between the points' nearest vertices (the reference's way)
-            instead of MeshGeodesics.
         iuv_mirror: optional chart-level mirror map, (I, U, V) (N,) -> (I', U', V'); when given, mirror_iuv()
             uses it instead of mirroring through the mesh (the reference's SMPL symmetry table, smpl_symmetry.py).
     """
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, face_part: np.ndarray, face_uv: np.ndarray,
                  vertex_mirror: Optional[np.ndarray] = None, name: str = "surface",
-                 vertex_distance: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None,
                  iuv_mirror: Optional[Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]] = None):
         self.name = name
-        self._vertex_distance = vertex_distance
         self._iuv_mirror = iuv_mirror
         self.vertices = _readonly(np.asarray(vertices, dtype=np.float32), "vertices", (-1, 3), name)
         self.faces = _readonly(np.asarray(faces, dtype=np.int64), "faces", (-1, 3), name)
@@ -163,8 +158,6 @@ class BodySurface:
         face2, bary2 = self._check_surface(face2, bary2)
         if len(face1) != len(face2):
             raise ValueError(f"geodesic pairs need equal lengths, got {len(face1)} and {len(face2)}")
-        if self._vertex_distance is not None:
-            return self._vertex_distance(self.surface_to_vertex(face1, bary1), self.surface_to_vertex(face2, bary2))
         return self.geodesics.distance(face1, bary1, face2, bary2)
 
     def mirror_lut(self) -> tuple[np.ndarray, np.ndarray]:
@@ -205,16 +198,15 @@ def _cached_surface(backend: str, path: str) -> BodySurface:
         return BodySurface(arrays["vertices"], arrays["faces"], arrays["face_part"], arrays["face_uv"],
                            arrays["vertex_mirror"], name=f"anny asset {path} ({arrays['source']})")
     if backend == "smpl":
-        from .smpl import load_smpl_distances, load_smpl_surface, smpl_data_dir
+        from .smpl import load_smpl_surface, smpl_data_dir
         from .smpl_symmetry import find_symmetry_table
 
         data_dir = path or None  # None: $DENSEPOSE_SMPL_DIR
         smpl = load_smpl_surface(data_dir)
-        precomputed = load_smpl_distances(data_dir)
-        vertex_distance = None if precomputed is None else (
-            lambda a, b: precomputed.vertex_distance(smpl.source_vertex[a], smpl.source_vertex[b]))
+        # Exact geodesics here; the reference's precomputed ones (between snapped chart vertices) are a convention
+        # of its evaluator, served by chart_vertex_geodesic.py.
         return BodySurface(smpl.vertices, smpl.faces, smpl.face_part, smpl.face_uv, name=f"smpl {smpl.source}",
-                           vertex_distance=vertex_distance, iuv_mirror=find_symmetry_table(smpl_data_dir(data_dir)))
+                           iuv_mirror=find_symmetry_table(smpl_data_dir(data_dir)))
     raise ValueError(f"unknown surface backend {backend!r}; expected 'anny' or 'smpl'")
 
 
@@ -224,8 +216,8 @@ def get_surface(backend: str = "anny", data_dir: Optional[str | os.PathLike] = N
     Args:
         backend: "anny" (default; the committed asset, or ``data_dir``/anny_surface.npz when given) or
             "smpl" (user-owned SMPL-based DensePose geometry files in ``data_dir``, default
-            $DENSEPOSE_SMPL_DIR; see smpl.py; their precomputed distances are used when present, and the
-            reference's UV_symmetry_transforms.mat for mirror_iuv when present, smpl_symmetry.py).
+            $DENSEPOSE_SMPL_DIR; see smpl.py; geodesics are exact, and the reference's
+            UV_symmetry_transforms.mat serves mirror_iuv when present, smpl_symmetry.py).
         data_dir: directory of the backend's files.
     """
     if backend == "anny":

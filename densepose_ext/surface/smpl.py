@@ -1,7 +1,8 @@
 """Reader for user-owned SMPL-based DensePose geometry (the reference project's .mat files).
 
 Nothing here downloads anything: the files come from a directory the user names (argument, or the
-environment variable $DENSEPOSE_SMPL_DIR). Public API (used by the "smpl" BodySurface backend):
+environment variable $DENSEPOSE_SMPL_DIR). Public API (used by the "smpl" BodySurface backend, and by the
+reference's geodesics, chart_vertex_geodesic.py):
 
     arrays = load_smpl_surface(data_dir=None, template_vertices=None) -> SmplSurfaceArrays
         .vertices  (V, 3) float32 metres, SMPL rest pose (welded: one vertex per distinct position)
@@ -9,7 +10,7 @@ environment variable $DENSEPOSE_SMPL_DIR). Public API (used by the "smpl" BodySu
         .face_part (F,)   int64 fine part I in 1..24
         .face_uv   (F, 3, 2) float32 chart (U, V) in [0, 1] per triangle corner (seams live here)
         .source_vertex (V,) int64: for each welded vertex, a file vertex it came from (0-based index
-            into the file's vertex list), used to address precomputed distances
+            into the file's vertex list)
         .source    str: which file(s) were read
     dist = load_smpl_distances(data_dir=None) -> PrecomputedDistances | None
         dist.vertex_distance(source_a (N,), source_b (N,)) -> (N,) float64 metres (file vertex ids)

@@ -1,6 +1,5 @@
 """get_surface backends: the "smpl" backend on files in the reference's SMPL_subdiv.mat layout (written
-here from the anny surface, one file vertex per triangle corner as the reference's seams do), and the
-precomputed-distance hook."""
+here from the anny surface, one file vertex per triangle corner as the reference's seams do)."""
 import numpy as np
 import pytest
 
@@ -52,24 +51,6 @@ def test_unknown_backend_and_missing_files_are_named(tmp_path):
         get_surface("smlp")
     with pytest.raises(FileNotFoundError, match="SMPL_subdiv.mat"):
         get_surface("smpl", data_dir=tmp_path)
-
-
-def test_precomputed_vertex_distances_are_used_between_nearest_vertices():
-    a = load_asset(DEFAULT_ASSET)
-    calls = []
-
-    def vertex_distance(va, vb):
-        calls.append((va, vb))
-        return np.abs(va - vb).astype(np.float64)
-
-    s = BodySurface(a["vertices"], a["faces"], a["face_part"], a["face_uv"], a["vertex_mirror"],
-                    vertex_distance=vertex_distance)
-    face = np.array([10, 20])
-    bary = np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]])
-    d = s.geodesic_surface(face, bary, face[::-1], bary[::-1])
-    va, vb = calls[0]
-    assert va.tolist() == [s.faces[10, 0], s.faces[20, 2]] and vb.tolist() == va[::-1].tolist()
-    np.testing.assert_allclose(d, np.abs(va - vb))
 
 
 def test_bad_arrays_are_named_in_errors():
