@@ -70,10 +70,13 @@ def checkpoint_architecture(shapes: Mapping[str, Sequence[int]]) -> Dict[str, ob
     return arch
 
 
-def reference_recipe_name(arch: Mapping[str, object]) -> str:
-    """The reference project's config name for an architecture from `checkpoint_architecture`."""
+def reference_recipe_name(arch: Mapping[str, object]) -> str | None:
+    """The reference project's config name for an architecture from `checkpoint_architecture`, None when the
+    reference has no recipe of that backbone (it has ResNet-50 and -101 ones)."""
     h = "MODEL.ROI_DENSEPOSE_HEAD."
-    depth = arch.get("MODEL.RESNETS.DEPTH", "?")
+    depth = arch.get("MODEL.RESNETS.DEPTH")
+    if depth not in (50, 101):
+        return None
     head = "DL_" if arch.get(h + "NAME") == "DensePoseDeepLabHead" else ""
     confidence = {"iid_iso": "WC1_", "indep_aniso": "WC2_"}.get(str(arch.get(h + "UV_CONFIDENCE.TYPE")), "")
     legacy = "" if arch.get(h + "DECODER_ON") else "_legacy"
@@ -104,11 +107,16 @@ def mismatch_message(source: str, incompatible, arch: Mapping[str, object]) -> s
         shapes = [f"{k} {tuple(c)} in the checkpoint, {tuple(m)} in the model" for k, c, m in incompatible.incorrect_shapes]
         parts.append(f"{len(shapes)} keys of another shape: {_listed(shapes)}")
     values = ", ".join(f"{k} {v}" for k, v in arch.items())
+    recipe = reference_recipe_name(arch)
+    fits = (
+        f"the reference recipe {recipe} (configs/{recipe}.yaml where this repository has it) with {values}"
+        if recipe
+        else f"a model with {values} (no reference recipe has this backbone)"
+    )
     return (
         f"{source}: this DensePose checkpoint does not fit the model built from the config ({'; '.join(parts)}). "
-        f"Its tensors are those of the reference recipe {reference_recipe_name(arch)} "
-        f"(configs/{reference_recipe_name(arch)}.yaml where this repository has it) with {values}. "
-        "Use that config, or set MODEL.LOAD_MISMATCHED_DENSEPOSE_WEIGHTS True to load only the tensors that fit."
+        f"Its tensors are those of {fits}. Use a config of that architecture, or set "
+        "MODEL.LOAD_MISMATCHED_DENSEPOSE_WEIGHTS True to load only the tensors that fit."
     )
 
 

@@ -42,7 +42,7 @@ def test_s1x_weights_in_the_legacy_config_are_refused_naming_the_s1x_recipe():
     assert "model.pkl: this DensePose checkpoint does not fit" in message
     assert "16 unexpected keys: roi_heads.decoder.p2.0.weight" in message
     assert "keys of another shape: roi_heads.densepose_predictor.ann_index_lowres.weight (16, 2, 4, 4)" in message
-    assert "reference recipe densepose_rcnn_R_50_FPN_s1x (configs/densepose_rcnn_R_50_FPN_s1x.yaml" in message
+    assert "the reference recipe densepose_rcnn_R_50_FPN_s1x (configs/densepose_rcnn_R_50_FPN_s1x.yaml" in message
     assert "MODEL.ROI_DENSEPOSE_HEAD.DECODER_ON True" in message
     assert "MODEL.LOAD_MISMATCHED_DENSEPOSE_WEIGHTS True" in message
 
@@ -54,6 +54,14 @@ def test_legacy_weights_in_the_s1x_config_are_refused_naming_the_legacy_recipe()
     assert "16 missing keys: roi_heads.decoder." in message
     assert "densepose_rcnn_R_50_FPN_s1x_legacy" in message
     assert "MODEL.RESNETS.DEPTH 50" in message and "NUM_COARSE_SEGM_CHANNELS 15" in message
+
+
+def test_a_checkpoint_of_no_reference_backbone_is_described_by_its_keys():
+    from densepose_ext.modeling.checkpoint import checkpoint_architecture, reference_recipe_name
+
+    arch = checkpoint_architecture({"backbone.bottom_up.res4.0.conv1.weight": (8, 8, 3, 3),
+                                    "backbone.bottom_up.res4.1.conv1.weight": (8, 8, 3, 3)})
+    assert arch["MODEL.RESNETS.DEPTH"] == 18 and reference_recipe_name(arch) is None
 
 
 def test_explicit_opt_out_loads_what_fits():
