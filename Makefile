@@ -31,8 +31,16 @@ bench: setup
 clean-venv:
 	rm -rf $(VENV)
 
-# The whole mission on one CPU machine (tools/demo.py): synthetic data -> training -> GPS evaluation ->
-# apply_net pictures, all under demo_output/. A rerun reuses finished steps. DEMO_ARGS e.g. "--num-train 300".
-.PHONY: demo
+# The whole mission on one CPU machine (tools/demo.py): synthetic data -> a short fine-tune of the shipped
+# model -> GPS evaluation -> apply_net pictures, all under demo_output/. A rerun reuses finished steps.
+# DEMO_ARGS e.g. "--num-train 300". demo-scratch: the same from random weights (demo_output_scratch/).
+.PHONY: demo demo-scratch pretrain
 demo: setup
 	$(PY) tools/demo.py $(DEMO_ARGS)
+
+demo-scratch: setup
+	$(PY) tools/demo.py --scratch $(DEMO_ARGS)
+
+# The recipe of the shipped weights (hours on 2 CPU cores; docs/MODEL_CARD.md). Resumes an interrupted run.
+pretrain: setup
+	$(PY) tools/pretrain.py --resume --export densepose_ext/model_zoo $(PRETRAIN_ARGS)

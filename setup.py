@@ -11,7 +11,9 @@ setup(
     description="DensePose R-CNN, DensePose-COCO tooling, GPS evaluation and synthetic data for detectron2",
     python_requires=">=3.9",
     packages=find_packages(include=("densepose_ext", "densepose_ext.*")),
-    package_data={"densepose_ext": ["surface/assets/*.npz", "synth/assets/*.npz"]},
+    package_data={
+        "densepose_ext": ["surface/assets/*.npz", "synth/assets/*.npz", "model_zoo/*.yaml", "model_zoo/*.pth"]
+    },
     install_requires=[
         "torch>=1.10",
         "torchvision",

@@ -1,6 +1,6 @@
-"""tools/demo.py end to end on a shortened path: real synthetic data (tiny), 2 training iterations of a
-narrowed demo config, evaluation with both kappa modes, apply_net on val images and the astronaut; then a
-rerun that must reuse every step."""
+"""tools/demo.py end to end on a shortened path: real synthetic data (tiny), 2 fine-tuning iterations of the
+shipped model (its real architecture: the shipped weights must load into the demo's network), evaluation with
+both kappa modes, apply_net on val images and the astronaut; then a rerun that must reuse every step."""
 import json
 import os
 import sys
@@ -8,15 +8,18 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from detectron2.config import get_cfg
+
+from densepose_ext.config import add_densepose_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import demo  # noqa: E402
 
-from tests.modeling.tiny import tiny_train_overrides  # noqa: E402
-
-# The demo recipe narrowed so that 2 iterations take seconds (the accuracy floor is not checked here).
-SHORT = tiny_train_overrides(120, head_convs=1, head_dim=16) + ["SOLVER.MAX_ITER", "2"]
+# The demo recipe on small images so that 2 iterations take seconds (the accuracy floor is not checked here;
+# tests/model_zoo checks the shipped model's).
+SHORT = ["INPUT.MIN_SIZE_TRAIN", "(120,)", "INPUT.MIN_SIZE_TEST", "120", "DATALOADER.NUM_WORKERS", "0",
+         "SOLVER.IMS_PER_BATCH", "2", "SOLVER.MAX_ITER", "2", "SOLVER.WARMUP_ITERS", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +76,22 @@ def test_rerun_reuses_every_step(first_run, capsys):
     assert [p.stat().st_mtime_ns for p in watched] == before
     printed = capsys.readouterr().out
     assert printed.count("reused") == 5  # train split, val split, model, metrics, pictures
+
+
+def test_demo_fine_tunes_the_shipped_model_unless_scratch_is_asked():
+    default = demo.parse_args([])
+    assert default.config == demo.DEFAULT_CONFIG and default.out == demo.REPO / "demo_output"
+    scratch = demo.parse_args(["--scratch"])
+    assert scratch.config == demo.SCRATCH_CONFIG and scratch.out == demo.REPO / "demo_output_scratch"
+
+    def initial_weights(config):
+        cfg = get_cfg()
+        add_densepose_config(cfg)
+        cfg.merge_from_file(str(config))
+        return cfg.MODEL.WEIGHTS
+
+    assert initial_weights(demo.DEFAULT_CONFIG) == "densepose_ext://densepose_synth_R18ish_FPN.pth"
+    assert initial_weights(demo.SCRATCH_CONFIG) == ""
 
 
 def test_check_floor_known_answers():
