@@ -242,7 +242,7 @@ def test_second_stage_output_equals_its_predictor_output():
     inputs = multitask_blob_dataset(1)
     (out,) = _given_box_inference(model, inputs)
     assert torch.equal(out.pred_densepose.outputs.fine_segm, captured[-1].fine_segm)
-    (expected,) = densepose_chart_inference(captured[-1], out.pred_boxes.tensor)
+    (expected,) = densepose_chart_inference(captured[-1], out.pred_boxes.tensor, out.pred_densepose.rule)
     (result,) = out.pred_densepose.to_results(out.pred_boxes.tensor)
     assert torch.equal(result.labels, expected.labels) and torch.equal(result.uv, expected.uv)
 
