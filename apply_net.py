@@ -4,6 +4,7 @@
     apply_net.py dump CONFIG WEIGHTS INPUT [--output DIR] [--format npz|json|pth] [--device DEV]
                       [--min-score S] [--batch-size B] [--iuv-dir DIR] [KEY VALUE ...]
     apply_net.py show CONFIG WEIGHTS INPUT VISUALIZERS [--output PATH] [--legend] [same options]
+    apply_net.py show densepose_synth INPUT VISUALIZERS ...     # a shipped model by name: its config + weights
 
 Glue only: the work is done by densepose_ext.inference_io (see docs/apply_net.md). Exit status:
 0 when every input was processed, 1 when some inputs were unreadable (reported by name), 2 on
@@ -20,6 +21,7 @@ from detectron2.utils.logger import setup_logger
 
 import densepose_ext.modeling  # noqa: F401  registers DensePoseROIHeads
 from densepose_ext.inference_io import commands
+from densepose_ext.model_zoo import SHIPPED_MODELS, expand_model_name
 from densepose_ext.inference_io.inputs import InputError
 from densepose_ext.inference_io.predictor import detections_predictor, setup_inference_cfg
 from densepose_ext.inference_io.records import FORMATS
@@ -44,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("config", help="model config YAML")
+    common.add_argument("config", help=f"model config YAML, or a shipped model ({', '.join(SHIPPED_MODELS)}) "
+                                       "in place of CONFIG WEIGHTS")
     common.add_argument("weights", help="model checkpoint (.pth / .pkl)")
     common.add_argument("input", help="image file, folder, glob pattern (quote it) or video file")
     common.add_argument("--device", default=None,
@@ -73,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("dump", "show"):  # `show densepose_synth IN ...` = `show CONFIG WEIGHTS IN ...`
+        argv = [argv[0], *expand_model_name(argv[1:])]
     # whatever argparse does not know are config overrides KEY VALUE ..., anywhere after INPUT
     args, opts = parser.parse_known_args(argv)
     unknown = [o for o in opts if o.startswith("--")]

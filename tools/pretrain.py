@@ -53,6 +53,7 @@ def export_weights(checkpoint: Path, cfg, out_dir: Path, stem: str = SHIPPED_STE
     recipe = config_changes(cfg, default_config())
     recipe.get("MODEL", {}).pop("WEIGHTS", None)
     recipe.pop("OUTPUT_DIR", None)
+    recipe["VERSION"] = cfg.VERSION  # detectron2 warns about config files that do not state it
     header = f"# {stem}: the recipe of the shipped weights (docs/MODEL_CARD.md), as changes to the defaults\n"
     config.write_text(header + yaml.safe_dump(recipe, sort_keys=True))
     return weights, config

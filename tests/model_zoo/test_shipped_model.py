@@ -2,6 +2,10 @@
 every tensor of it into the network its config builds, and it still does DensePose on held-out synthetic images,
 so that a change which silently breaks the model (architecture, preprocessing, inference rule) fails here."""
 import json
+import os
+import sys
+
+import numpy as np
 
 import pytest
 import torch
@@ -19,6 +23,7 @@ from densepose_ext.evaluation import DensePoseCOCOEvaluator
 from densepose_ext.model_zoo import SHIPPED_MODELS, expand_model_name, get_checkpoint, get_config_file
 from densepose_ext.synth.generate import generate
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NAME = "densepose_synth"
 # The first images of the validation split the model card reports on (seed 1, 320x240: never trained on).
 NUM_IMAGES, SEED, SIZE = 6, 1, (240, 320)
@@ -63,6 +68,20 @@ def test_names_resolve_and_unknown_names_are_refused():
     assert set(SHIPPED_MODELS) == {NAME}
     with pytest.raises(FileNotFoundError, match="densepose_synth_R18ish_FPN.pth"):
         PathManager.get_local_path("densepose_ext://no_such_model.pth")
+
+
+def test_apply_net_takes_the_model_by_name(tmp_path):
+    import cv2
+
+    sys.path.insert(0, REPO)
+    import apply_net
+
+    image = np.full((120, 160, 3), 127, np.uint8)
+    cv2.imwrite(str(tmp_path / "grey.png"), image)
+    status = apply_net.main(["dump", NAME, str(tmp_path / "grey.png"), "--output", str(tmp_path / "dump"),
+                             "--no-progress"])
+    assert status == 0
+    assert sorted(p.name for p in (tmp_path / "dump").iterdir() if p.suffix == ".npz") == ["grey.npz"]
 
 
 def test_scores_above_the_floor_on_held_out_images(model, tmp_path):
