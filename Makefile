@@ -16,7 +16,7 @@ $(STAMP): setup.py constraints.txt tools/install_detectron2.py tools/detectron2_
 	$(PIP) install --quiet -c constraints.txt torch torchvision numpy "setuptools<81" wheel
 	$(PY) tools/install_detectron2.py
 	$(PIP) install --quiet --no-deps -c constraints.txt anny
-	$(PIP) install --quiet --no-build-isolation -c constraints.txt -e ".[synth,test]"
+	$(PIP) install --quiet --no-build-isolation -c constraints.txt -e ".[synth,test,export]"
 	touch $(STAMP)
 
 test: setup

@@ -33,5 +33,8 @@ setup(
         "synth": ["roma", "safetensors", "trimesh", "pyyaml", "requests", "numba", "scikit-image"],
         # gdist: exact geodesics, the reference the surface's fast geodesics are tested against.
         "test": ["pytest", "pytest-timeout", "gdist"],
+        # ONNX export (torch.onnx needs onnx and onnxscript) and running the exported file (onnxruntime);
+        # TorchScript export needs nothing beyond torch. densepose_ext.export imports them only when used.
+        "export": ["onnx", "onnxscript", "onnxruntime"],
     },
 )

@@ -10,7 +10,9 @@ This script downloads that sdist, patches it so that it installs as pure Python,
   torchvision, clear errors for rotated-box kernels;
 - deformable convolution is allowed on the CPU (the stand-in runs on any device);
 - numpy aliases removed in numpy 1.24 (``np.bool``, ``np.int``, ...) and ``Image.LINEAR`` (removed in Pillow
-  10) are replaced by their equivalents.
+  10) are replaced by their equivalents;
+- ``detectron2/export/__init__.py`` imports its Caffe2 API only when caffe2 imports (torch 2 no longer ships it),
+  as later detectron2 releases do, so ``TracingAdapter`` and the TorchScript helpers import (densepose_ext.export).
 
 A detectron2 that already imports (for instance a user's CUDA build) is never replaced, unless ``--force``.
 
@@ -68,6 +70,26 @@ def patch_python_source(text: str) -> str:
         lambda m: f"if False:  # densepose_ext: the pure-Python _C runs on any device\n{m.group(1)}pass", text)
 
 
+_EXPORT_CAFFE2_IMPORT = "from .api import *\n"
+_EXPORT_CAFFE2_OPTIONAL = """try:  # densepose_ext: caffe2 is optional (torch 2 ships none), as in later detectron2 releases
+    from caffe2.proto import caffe2_pb2 as _tmp  # noqa: F401
+except ImportError:
+    pass
+else:
+    from .api import *
+"""
+
+
+def patch_export_init(text: str) -> str:
+    """detectron2/export/__init__.py: import the Caffe2 export API only when caffe2 imports."""
+    if _EXPORT_CAFFE2_OPTIONAL in text:
+        return text
+    if _EXPORT_CAFFE2_IMPORT not in text:
+        raise RuntimeError(f"detectron2/export/__init__.py: expected to find {_EXPORT_CAFFE2_IMPORT!r}; "
+                           "is this detectron2 0.6?")
+    return text.replace(_EXPORT_CAFFE2_IMPORT, _EXPORT_CAFFE2_OPTIONAL)
+
+
 def patch_tree(src: Path) -> None:
     """Apply every patch to an unpacked detectron2 0.6 sdist rooted at ``src``."""
     setup_py = src / "setup.py"
@@ -77,6 +99,8 @@ def patch_tree(src: Path) -> None:
         patched = patch_python_source(text)
         if patched != text:
             path.write_text(patched)
+    export_init = src / "detectron2" / "export" / "__init__.py"
+    export_init.write_text(patch_export_init(export_init.read_text()))
     shutil.copyfile(SHIM, src / "detectron2" / "_C.py")
 
 

@@ -202,6 +202,9 @@ class DensePoseROIHeads(StandardROIHeads):
                 losses.update({stage_loss_name(name, k): loss for name, loss in stage_losses.items()})
             return losses
         predictions = DensePoseChartPredictions(stages[-1], self.densepose_inference_rule)
+        if len(instances) == 1:  # no split: under tracing (export/) a split would freeze the detection count
+            instances[0].pred_densepose = predictions
+            return instances
         start = 0
         for x in instances:
             x.pred_densepose = predictions[start : start + len(x)]

@@ -64,3 +64,13 @@ def test_cpu_deform_guard_removed(installer):
 def test_setup_py_patch_refuses_unknown_source(installer):
     with pytest.raises(RuntimeError, match="ext_modules=get_extensions"):
         installer.patch_setup_py("setup(name='something-else')")
+
+
+def test_export_init_imports_caffe2_api_only_when_caffe2_imports(installer):
+    src = "# -*- coding: utf-8 -*-\n\nfrom .api import *\nfrom .flatten import TracingAdapter\n"
+    out = installer.patch_export_init(src)
+    assert "from caffe2.proto import caffe2_pb2" in out and "except ImportError:" in out
+    assert out.endswith("    from .api import *\nfrom .flatten import TracingAdapter\n")
+    assert installer.patch_export_init(out) == out  # idempotent: an installed tree may be patched again
+    with pytest.raises(RuntimeError, match="export/__init__.py"):
+        installer.patch_export_init("from .flatten import TracingAdapter\n")
