@@ -1,8 +1,9 @@
 """Dense ground truth of DensePose-Synth (docs/FORMAT_synth.md), for pointwise evaluation over every pixel.
 
-Next to ``annotations.json``, ``dense/<stem>_IUV.png`` holds per pixel (I, round(255 U), round(255 V)) and
-``dense/<stem>_INDS.png`` the 1-based index of the pixel's annotation among its image's annotations in JSON
-order (0 = background), where ``<stem>`` is the image's file name without extension.
+Next to ``annotations.json``, ``dense/<stem>_IUV.png`` holds per pixel I, round(255 U), round(255 V) (the
+reference's ``_IUV.png`` layout, read by vis/iuv_image.read_iuv_png; folders of format 1 are refused, see
+synth/dataset_format.py) and ``dense/<stem>_INDS.png`` the 1-based index of the pixel's annotation among its
+image's annotations in JSON order (0 = background), where ``<stem>`` is the image's file name without extension.
 
 Every pixel of every person is a lot of geodesics (~15 us each): ``stride`` keeps one pixel in stride x stride
 (a fixed grid anchored at pixel (0, 0)), an unbiased sample of the dense RCP.
@@ -18,20 +19,21 @@ from typing import Any, Optional
 import numpy as np
 from PIL import Image
 
-DENSE_DIR = "dense"
+from densepose_ext.synth.dataset_format import DENSE_DIR, check_dense_format, dense_paths
+from densepose_ext.vis.iuv_image import read_iuv_png
 
 
 def read_dense_truth(root: str | os.PathLike, stem: str) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W, 3) uint8 IUV and (H, W) uint8 INDS of image `stem` of the dataset rooted at `root`."""
-    arrays = []
-    for kind in ("IUV", "INDS"):
-        path = Path(root) / DENSE_DIR / f"{stem}_{kind}.png"
+    """(H, W, 3) uint8 IUV (channel 0 = I, 1 = 255 U, 2 = 255 V) and (H, W) uint8 INDS of image `stem` of the
+    dataset rooted at `root`."""
+    check_dense_format(root)
+    iuv_path, inds_path = dense_paths(root, stem)
+    for path in (iuv_path, inds_path):
         if not path.is_file():
             raise FileNotFoundError(f"dense truth of image {stem}: expected {path}, which does not exist")
-        arrays.append(np.asarray(Image.open(path)))
-    iuv, inds = arrays
-    if iuv.ndim != 3 or iuv.shape[:2] != inds.shape:
-        raise ValueError(f"dense truth of image {stem}: expected an RGB IUV image the size of INDS {inds.shape}, "
+    iuv, inds = read_iuv_png(iuv_path), np.asarray(Image.open(inds_path))
+    if iuv.shape[:2] != inds.shape:
+        raise ValueError(f"dense truth of image {stem}: expected an IUV image the size of INDS {inds.shape}, "
                          f"got {iuv.shape}")
     return iuv, inds
 

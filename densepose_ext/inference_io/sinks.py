@@ -19,7 +19,7 @@ from densepose_ext.inference_io.atomic import atomic_write_bytes, remove_stale_t
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.inference_io.inputs import Frame
 from densepose_ext.inference_io.records import FORMATS, record_bytes
-from densepose_ext.vis.iuv_image import FullImageIUV, composite_iuv, iuv_png_arrays
+from densepose_ext.vis.iuv_image import FullImageIUV, composite_iuv, iuv_png_arrays, iuv_png_bytes
 from densepose_ext.vis.visualizers import CompoundVisualizer
 
 
@@ -106,7 +106,7 @@ class DumpSink(Sink):
 
 
 class IUVSink(Sink):
-    """Full-image <root>/<name>_IUV.png and <name>_INDS.png (layout: vis.iuv_image.iuv_png_arrays)."""
+    """Full-image <root>/<name>_IUV.png (the reference's layout, vis.iuv_image.iuv_png_bytes) and <name>_INDS.png."""
 
     def __init__(self, root: str):
         self.root = Path(root)
@@ -121,7 +121,7 @@ class IUVSink(Sink):
     def write(self, frame, prediction):
         iuv, inds = iuv_png_arrays(prediction.iuv)
         iuv_path, inds_path = self.paths(frame.name)
-        atomic_write_bytes(iuv_path, _encode(iuv, iuv_path))
+        atomic_write_bytes(iuv_path, iuv_png_bytes(iuv))
         atomic_write_bytes(inds_path, _encode(inds, inds_path))
 
 

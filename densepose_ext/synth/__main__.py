@@ -1,7 +1,8 @@
 """CLI: ``python -m densepose_ext.synth --out DIR --num-images N --seed S [--size WxH] [--workers K]``.
 
 Also ``python -m densepose_ext.synth contact-sheet [--out docs/synth_contact_sheet.png]`` (see
-:mod:`densepose_ext.synth.contact_sheet`).
+:mod:`densepose_ext.synth.contact_sheet`) and ``python -m densepose_ext.synth migrate DIR`` (a folder of an
+earlier format to the current one, :mod:`densepose_ext.synth.migrate`).
 """
 from __future__ import annotations
 
@@ -25,10 +26,16 @@ def main(argv: list[str] | None = None) -> None:
 
         contact_sheet_main(argv[1:])
         return
+    if argv[:1] == ["migrate"]:
+        from densepose_ext.synth.migrate import main as migrate_main
+
+        migrate_main(argv[1:])
+        return
     parser = argparse.ArgumentParser(
         prog="python -m densepose_ext.synth",
         description="Render a DensePose-Synth dataset (DensePose-COCO format, see docs/FORMAT_synth.md).",
-        epilog="`python -m densepose_ext.synth contact-sheet --help`: the annotated sample sheet.")
+        epilog="`python -m densepose_ext.synth contact-sheet --help`: the annotated sample sheet; "
+               "`python -m densepose_ext.synth migrate --help`: rewrite a folder of an earlier format.")
     parser.add_argument("--out", required=True, help="output folder (resumed if it exists)")
     parser.add_argument("--num-images", type=int, required=True)
     parser.add_argument("--seed", type=int, default=0)

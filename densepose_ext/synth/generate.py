@@ -3,7 +3,7 @@
 Layout under OUT (see docs/FORMAT_synth.md):
     annotations.json            COCO JSON (images, annotations with dp_* fields, person category)
     images/<stem>.jpg           RGB image
-    dense/<stem>_IUV.png        RGB = (I, round(U*255), round(V*255)) per pixel
+    dense/<stem>_IUV.png        the reference's layout: B = I, G = round(U*255), R = round(V*255) per pixel
     dense/<stem>_INDS.png       gray: 0 background, k = k-th annotation of the image in JSON order
     meta/<stem>.json            camera and the exact body parameters of every person
     shards/<stem>.json          the image's COCO records; written last, so it marks the image done
@@ -29,12 +29,14 @@ from tqdm import tqdm
 from densepose_ext.surface import get_surface
 from densepose_ext.synth.annotate import annotate
 from densepose_ext.synth.body_model import COCO_KEYPOINT_NAMES, COCO_SKELETON, get_body_model
+from densepose_ext.synth.dataset_format import (CONFIG_FILE, DENSE_DIR, FORMAT_VERSION, SynthFormatError,
+                                                check_dense_format, dense_paths)
 from densepose_ext.synth.render import render
 from densepose_ext.synth.scene import sample_scene
+from densepose_ext.vis.iuv_image import iuv_png_bytes
 
 PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person",
                    "keypoints": list(COCO_KEYPOINT_NAMES), "skeleton": [list(e) for e in COCO_SKELETON]}
-_FORMAT_VERSION = 1
 
 
 class SynthArgumentError(ValueError):
@@ -90,9 +92,9 @@ def write_image(out: Path, index: int, seed: int, size: tuple[int, int]) -> int:
     stem = image_stem(index)
     _write(out / "images" / f"{stem}.jpg",
            _encode(".jpg", r["rgb"][:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, r["jpeg_quality"]]))
-    png = [cv2.IMWRITE_PNG_COMPRESSION, 1]
-    _write(out / "dense" / f"{stem}_IUV.png", _encode(".png", r["iuv"][:, :, ::-1], png))
-    _write(out / "dense" / f"{stem}_INDS.png", _encode(".png", r["inds"], png))
+    iuv_path, inds_path = dense_paths(out, stem)
+    _write(iuv_path, iuv_png_bytes(r["iuv"]))
+    _write(inds_path, _encode(".png", r["inds"], [cv2.IMWRITE_PNG_COMPRESSION, 1]))
     _write(out / "meta" / f"{stem}.json", json.dumps(r["meta"]).encode())
     _write(out / "shards" / f"{stem}.json",
            json.dumps({"image": r["image"], "annotations": r["annotations"]}).encode())
@@ -100,8 +102,12 @@ def write_image(out: Path, index: int, seed: int, size: tuple[int, int]) -> int:
 
 
 def _check_config(out: Path, config: dict) -> None:
-    path = out / "synth_config.json"
+    path = out / CONFIG_FILE
     if path.is_file():
+        try:  # resuming into a folder of another format would mix two IUV layouts
+            check_dense_format(out)
+        except SynthFormatError as e:
+            raise SynthArgumentError(str(e)) from e
         old = json.loads(path.read_text())
         if old != config:
             raise SynthArgumentError(f"{path}: this folder was generated with {old}, not {config}; "
@@ -122,7 +128,7 @@ def merge(out: Path, num_images: int) -> dict:
         images.append(shard["image"])
         for ann in shard["annotations"]:
             annotations.append(dict(id=len(annotations) + 1, image_id=shard["image"]["id"], **ann))
-    coco = {"info": {"description": "DensePose-Synth (densepose_ext)", "version": str(_FORMAT_VERSION)},
+    coco = {"info": {"description": "DensePose-Synth (densepose_ext)", "version": str(FORMAT_VERSION)},
             "images": images, "annotations": annotations, "categories": [PERSON_CATEGORY]}
     _write(out / "annotations.json", json.dumps(coco).encode())
     return coco
@@ -164,9 +170,9 @@ def generate(out: str | os.PathLike, num_images: int, seed: int = 0, size: tuple
         if not ok:
             raise SynthArgumentError(f"{name}: expected {expected}, got {value}")
     out = Path(out)
-    for sub in ("images", "dense", "meta", "shards"):
+    for sub in ("images", DENSE_DIR, "meta", "shards"):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    _check_config(out, {"format_version": _FORMAT_VERSION, "seed": seed, "size": list(size)})
+    _check_config(out, {"format_version": FORMAT_VERSION, "seed": seed, "size": list(size)})
     todo = [i for i in range(num_images) if not (out / "shards" / f"{image_stem(i)}.json").is_file()]
     task = functools.partial(write_image, out, seed=seed, size=size)
     bar = tqdm(total=num_images, initial=num_images - len(todo), disable=not progress, desc="synth", unit="img")

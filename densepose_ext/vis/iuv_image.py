@@ -1,16 +1,32 @@
-"""Compositing per-person DensePose results (box frame) into full-image maps (image px frame).
+"""Full-image IUV maps: compositing per-person results (box frame) into the image px frame, and the one
+reader and writer of every ``*_IUV.png`` file.
 
 The full-image IUV picture is what most users want from DensePose: every image pixel gets the part
 label I and chart coordinates (U, V) of the person covering it, plus an instance-index map (INDS).
 Where people overlap, the more confident person wins the pixel.
+
+``*_IUV.png`` layout (the reference's, Detectron's ``infer_simple.py``, which cv2.imwrite's an (I, U, V) array):
+an 8-bit 3-channel PNG whose blue channel is I (0..24), green round(U * 255) and red round(V * 255). In memory
+the arrays are (H, W, 3) uint8 with channel 0 = I, 1 = U * 255, 2 = V * 255; cv2 keeps that order (BGR), RGB
+readers such as PIL see it reversed. apply_net's ``--iuv-dir`` and DensePose-Synth's ``dense/`` (format 2) both
+write through `iuv_png_bytes` and every consumer reads through `read_iuv_png`.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from densepose_ext.inference_io.detections import ImageDetections
+from densepose_ext.surface.parts import NUM_FINE_PARTS
+
+# The one other layout in circulation: DensePose-Synth format 1 wrote R = I (docs/FORMAT_synth.md).
+_OTHER_LAYOUT_HINT = (
+    "its red channel holds part labels (<= 24), as in the R = I layout of DensePose-Synth format 1; for a "
+    "DensePose-Synth folder run `python -m densepose_ext.synth migrate DIR`, else rewrite it with B = I"
+)
 
 
 @dataclass(frozen=True)
@@ -90,12 +106,56 @@ def iuv_png_arrays(full: FullImageIUV) -> tuple[np.ndarray, np.ndarray]:
     """Arrays to write as the IUV and INDS PNGs.
 
     Returns:
-        iuv: (H, W, 3) uint8 with channel 0 = I, 1 = round(U * 255), 2 = round(V * 255). Written with
-            cv2.imwrite this is the Detectron DensePose `_IUV.png` layout (cv2.imread gives I, U, V back;
-            RGB readers such as PIL see the channels reversed).
+        iuv: (H, W, 3) uint8 with channel 0 = I, 1 = round(U * 255), 2 = round(V * 255), for `iuv_png_bytes`.
         inds: (H, W) instance index, uint8 when every index fits (<= 255 people), else uint16.
     """
     uv8 = np.round(full.uv * 255.0).astype(np.uint8)
     iuv = np.stack([full.labels, uv8[0], uv8[1]], axis=-1)
     dtype = np.uint8 if int(full.inds.max(initial=0)) <= np.iinfo(np.uint8).max else np.uint16
     return iuv, full.inds.astype(dtype)
+
+
+def iuv_png_bytes(iuv: np.ndarray, compression: int = 1) -> bytes:
+    """PNG bytes of an IUV image in the reference's ``_IUV.png`` layout (B = I, G = U * 255, R = V * 255).
+
+    Args:
+        iuv: (H, W, 3) uint8, channel 0 = I (0..24), 1 = round(U * 255), 2 = round(V * 255).
+        compression: PNG compression level 0..9 (size against speed; the pixels are the same).
+    """
+    if iuv.ndim != 3 or iuv.shape[2] != 3 or iuv.dtype != np.uint8:
+        raise ValueError(f"IUV image: expected an (H, W, 3) uint8 array (I, U*255, V*255), got {iuv.shape} {iuv.dtype}")
+    if int(iuv[..., 0].max(initial=0)) > NUM_FINE_PARTS:
+        raise ValueError(f"IUV image: channel 0 (I): expected part labels 0..{NUM_FINE_PARTS}, "
+                         f"got up to {int(iuv[..., 0].max())}")
+    # cv2 writes channel 0 as blue: exactly the reference's cv2.imwrite of (I, U, V).
+    ok, data = cv2.imencode(".png", iuv, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    if not ok:
+        raise RuntimeError(f"cv2.imencode('.png') failed for an IUV image of shape {iuv.shape}")
+    return data.tobytes()
+
+
+def read_iuv_png(path: str | os.PathLike) -> np.ndarray:
+    """Read an ``_IUV.png`` in the reference's layout (B = I, G = U * 255, R = V * 255).
+
+    Returns:
+        (H, W, 3) uint8, channel 0 = I (0..24), 1 = U * 255, 2 = V * 255.
+    Raises:
+        FileNotFoundError when `path` is missing; ValueError naming `path` when it is not an 8-bit 3-channel
+        image, or when its blue channel holds values above 24 (not part labels: another layout, e.g. R = I).
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: IUV image not found")
+    raw = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)
+    if raw is None:
+        raise ValueError(f"{path}: not a readable image (cv2.imread failed); expected an 8-bit 3-channel IUV PNG")
+    if raw.ndim != 3 or raw.shape[2] != 3 or raw.dtype != np.uint8:
+        channels = 1 if raw.ndim == 2 else raw.shape[2]
+        raise ValueError(f"{path}: expected an 8-bit 3-channel IUV PNG (B = I, G = U*255, R = V*255), "
+                         f"got {channels} channel(s) of {raw.dtype}")
+    top = int(raw[..., 0].max())
+    if top > NUM_FINE_PARTS:
+        other_layout = int(raw[..., 2].max()) <= NUM_FINE_PARTS
+        hint = _OTHER_LAYOUT_HINT if other_layout else "neither blue nor red holds part labels: not an IUV image"
+        raise ValueError(f"{path}: blue channel (I): expected part labels 0..{NUM_FINE_PARTS} (the reference's "
+                         f"layout B = I, G = U*255, R = V*255), got values up to {top}; {hint}")
+    return raw

@@ -1,6 +1,7 @@
 """End to end on real generated data: DensePose-Synth -> validator -> registration -> mapper -> targets.
 
-The synthetic dataset ships an exact dense IUV image per picture (dense/<stem>_IUV.png: I, U*255, V*255).
+The synthetic dataset ships an exact dense IUV image per picture (dense/<stem>_IUV.png, the reference's layout:
+B = I, G = U*255, R = V*255).
 Mapping that IUV image instead of the photo, with nearest-neighbour resizing, puts under every transformed
 point the dense truth of its original pixel. So after any resize, the labels under the points equal the
 points' own (I, U, V), and after a flip they equal the body-surface mirror of the points' (flipped) labels.
@@ -48,7 +49,8 @@ def synth_dicts(tmp_path_factory):
 
 def _mapped_points(dicts, augmentations):
     """(I, U, V) under every target point in the mapped IUV image, and the targets' own (I, U, V)."""
-    mapper = DensePoseDatasetMapper(is_train=True, augmentations=augmentations, image_format="RGB",
+    # "BGR": detectron2 then keeps the file's (B, G, R) channel order, i.e. (I, U*255, V*255).
+    mapper = DensePoseDatasetMapper(is_train=True, augmentations=augmentations, image_format="BGR",
                                     surface=dataset_surface(NAME).load())
     under, own = [], []
     for d in dicts:

@@ -62,7 +62,8 @@ def write_dataset(root):
         "categories": [{"id": 1, "name": "person"}],
     }
     (root / "dense").mkdir()
-    Image.fromarray(iuv).save(root / "dense" / "000006_IUV.png")
+    # The reference's _IUV.png layout by hand, through an RGB writer: red = V*255, green = U*255, blue = I.
+    Image.fromarray(iuv[..., ::-1].copy(), mode="RGB").save(root / "dense" / "000006_IUV.png")
     Image.fromarray(inds).save(root / "dense" / "000006_INDS.png")
     (root / "annotations.json").write_text(json.dumps(dataset))
     return dataset, iuv, inds
@@ -137,10 +138,26 @@ def test_cli_uses_dense_truth_beside_the_annotations_unless_off(tmp_path, monkey
     _, iuv, inds = write_dataset(tmp_path)
     write_json(str(tmp_path / "results.json"), [record(7, perfect_from_dense(iuv, BOXES[1]), BOXES[1], 0.9)])
     monkeypatch.setattr(cli, "surface_distance", lambda *args: chart_distance)
-    args = ["--gt", str(tmp_path / "annotations.json"), "--results", str(tmp_path / "results.json")]
+    args = ["--gt", str(tmp_path / "annotations.json"), "--results", str(tmp_path / "results.json"), "--surface", "anny"]
     report = cli.main(args + ["--dense-stride", "1", "--plot", str(tmp_path / "rcp.png")])
     pixels = {k: int((inds == k).sum()) for k in (1, 3)}
     assert report["pointwise_dense"]["AUC10"] == pytest.approx(pixels[1] / (pixels[1] + pixels[3]), abs=1e-6)
     assert "dense-truth pixels" in capsys.readouterr().out
     assert Image.open(tmp_path / "rcp.png").size[1] > 900  # two rows of panels: annotated points and dense pixels
     assert "pointwise_dense" not in cli.main(args + ["--dense", "off"])
+
+
+def test_a_format_1_folder_is_refused_with_the_migration(tmp_path):
+    dataset, iuv, _ = write_dataset(tmp_path)
+    people = DensePoseGroundTruth(dataset).annotated[7]
+    (tmp_path / "synth_config.json").write_text(json.dumps({"format_version": 1, "seed": 0, "size": [H, W]}))
+    # Even where the pixels would pass for the reference's layout, the folder's version decides.
+    with pytest.raises(ValueError, match=r"synth_config.json: field 'format_version': expected 2, got 1.*R = I.*"
+                                         r"python -m densepose_ext.synth migrate"):
+        DenseTruth(tmp_path, dataset).points(7, people)
+    (tmp_path / "synth_config.json").write_text(json.dumps({"format_version": 2, "seed": 0, "size": [H, W]}))
+    assert len(DenseTruth(tmp_path, dataset).points(7, people)["x"]) > 0
+    # A format-1 file (red = I) without the version beside it is refused by its pixels.
+    Image.fromarray(iuv, mode="RGB").save(tmp_path / "dense" / "000006_IUV.png")
+    with pytest.raises(ValueError, match=r"000006_IUV.png: blue channel \(I\).*R = I"):
+        DenseTruth(tmp_path, dataset).points(7, people)

@@ -19,7 +19,8 @@ from .conftest import NUM_IMAGES, SIZE
 
 def _dense(synth_dir, image):
     stem = image["file_name"].rsplit(".", 1)[0]
-    iuv = cv2.imread(str(synth_dir / "dense" / f"{stem}_IUV.png"), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+    # The reference's layout, read raw: cv2 gives (B, G, R) = (I, U*255, V*255).
+    iuv = cv2.imread(str(synth_dir / "dense" / f"{stem}_IUV.png"), cv2.IMREAD_UNCHANGED)
     inds = cv2.imread(str(synth_dir / "dense" / f"{stem}_INDS.png"), cv2.IMREAD_UNCHANGED)
     meta = json.loads((synth_dir / "meta" / f"{stem}.json").read_text())
     return iuv, inds, meta
