@@ -1,11 +1,16 @@
 """Evaluate a saved DensePose results file against DensePose-COCO ground truth, without a model.
 
-    python -m densepose_ext.evaluation --gt ANN.json --results RESULTS.json [--kappa global|per-part]
-        [--points reference|cell-centre] [--out report.json] [--plot rcp.png] [--dense auto|off]
-        [--dense-stride 2] [--surface smpl --surface-data DIR [--geodesic chart-vertex|exact]]
+    python -m densepose_ext.evaluation --gt ANN.json --results RESULTS.json
+        (--surface anny | --surface smpl [--smpl-dir DIR] [--geodesic chart-vertex|exact] | --dataset NAME)
+        [--kappa global|per-part] [--points reference|cell-centre] [--out report.json] [--plot rcp.png]
+        [--dense auto|off] [--dense-stride 2]
 
-The reference's protocol: --kappa per-part --points reference --surface smpl --surface-data DIR (its three
-geometry files; --geodesic chart-vertex is the default there). conventions.py names each choice.
+The body surface the ground truth's U/V are on is required, there is no default: ``--surface smpl`` for
+DensePose-COCO (SMPL geometry files in --smpl-dir, default $DENSEPOSE_SMPL_DIR), ``--surface anny`` for
+DensePose-Synth, or ``--dataset NAME`` for the surface a registered dataset's metadata names
+(data/dataset_surface.py). The reference's protocol: --kappa per-part --points reference --surface smpl
+--smpl-dir DIR (its three geometry files; --geodesic chart-vertex is the default there). conventions.py names
+each choice.
 
 RESULTS.json is the file DensePoseCOCOEvaluator writes (densepose_results.json; format in results_file.py); the
 reference evaluator's own results (coco_densepose_predictions.pth, or the same as .npz) are read too
@@ -22,6 +27,9 @@ import json
 import sys
 from typing import Optional, Sequence
 
+from detectron2.data import MetadataCatalog
+
+from densepose_ext.data.dataset_surface import dataset_surface
 from densepose_ext.evaluation.conventions import GEODESICS, POINT_FRAMES
 from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.evaluate import evaluate_densepose, surface_distance
@@ -30,6 +38,7 @@ from densepose_ext.evaluation.kappa import KAPPA_MODES
 from densepose_ext.evaluation.report import format_table, plot_rcp
 from densepose_ext.evaluation.reference_results import load_any_results
 from densepose_ext.evaluation.results_file import write_json
+from densepose_ext.surface.source import SURFACE_BACKENDS, SurfaceSource
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -56,8 +65,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "--geodesic",
         choices=GEODESICS,
         default="chart-vertex",
-        help="with --surface smpl: the reference's nearest-chart-vertex distances or exact geodesics "
-        "(the default surface is always exact)",
+        help="on the smpl surface: the reference's nearest-chart-vertex distances or exact geodesics "
+        "(anny is always exact)",
     )
     parser.add_argument("--out", help="write the JSON report here")
     parser.add_argument("--plot", help="write the RCP / per-part AUC figure here (PNG)")
@@ -73,9 +82,42 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=2,
         help="evaluate one dense pixel in STRIDE x STRIDE (geodesics cost ~15 us per pixel)",
     )
-    parser.add_argument("--surface", help="body surface backend for geodesics (default: the default surface)")
-    parser.add_argument("--surface-data", help="data directory of --surface (e.g. user-supplied SMPL files)")
-    return parser.parse_args(argv)
+    surface = parser.add_mutually_exclusive_group()
+    surface.add_argument(
+        "--surface",
+        choices=SURFACE_BACKENDS,
+        help="body surface of the ground truth's U/V: smpl (DensePose-COCO) or anny (DensePose-Synth)",
+    )
+    surface.add_argument("--dataset", help="a registered dataset whose metadata names the body surface")
+    parser.add_argument(
+        "--smpl-dir",
+        "--surface-data",
+        dest="smpl_dir",
+        help="with --surface smpl: the SMPL-based DensePose geometry files (default: $DENSEPOSE_SMPL_DIR)",
+    )
+    args = parser.parse_args(argv)
+    args.surface_source = _surface_source(parser, args)
+    return args
+
+
+def _surface_source(parser: argparse.ArgumentParser, args: argparse.Namespace) -> SurfaceSource:
+    """The body surface the arguments name; a usage error when they name none (there is no default)."""
+    if args.smpl_dir and args.surface != "smpl":
+        parser.error(f"--smpl-dir {args.smpl_dir}: only with --surface smpl (a --dataset's surface is its metadata's)")
+    if args.dataset:
+        if args.dataset not in MetadataCatalog.list():
+            parser.error(f"--dataset {args.dataset}: not a registered dataset; expected one of "
+                         f"{sorted(MetadataCatalog.list())}")
+        try:
+            return dataset_surface(args.dataset)
+        except ValueError as e:
+            parser.error(f"--dataset: {e}")
+    if args.surface is None:
+        parser.error(
+            "a body surface is required (GPS on another surface than the annotations' is meaningless): "
+            "--surface smpl [--smpl-dir DIR] for DensePose-COCO, --surface anny for DensePose-Synth, or --dataset NAME"
+        )
+    return SurfaceSource(args.surface, args.smpl_dir)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -88,13 +130,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         gt,
         load_any_results(args.results, gt.category_id),
         args.kappa,
-        surface_distance(args.surface, args.surface_data, args.geodesic),
+        surface_distance(args.surface_source, args.geodesic),
         source=args.results,
         dense_truth=dense,
         points=args.points,
-        geodesic=args.geodesic if args.surface == "smpl" else "exact",
+        geodesic=args.geodesic if args.surface_source.backend == "smpl" else "exact",
     )
-    report.update(ground_truth=args.gt, results=args.results, surface=args.surface or "default")
+    report.update(ground_truth=args.gt, results=args.results, surface=str(args.surface_source))
     print(format_table(report))
     if args.out:
         write_json(args.out, report)

