@@ -10,9 +10,10 @@ Other helpers may add keys for their own feature in a section of their own (mark
 from __future__ import annotations
 
 from detectron2.config import CfgNode as CN
+from detectron2.modeling import BACKBONE_REGISTRY
 
 from .surface.parts import NUM_COARSE_PARTS, NUM_FINE_PARTS
-from .unsupported_keys import refuse_unsupported_keys
+from .unsupported_keys import REFERENCE_CSE_DEFAULTS, REFERENCE_HRNET_DEFAULTS, refuse_unsupported_keys
 
 # Head (NAME) and predictor (PREDICTOR_NAME) names are checked by their registries' builders
 # (modeling/head.py, modeling/predictor.py). The losses are one function: these names select whether
@@ -20,6 +21,14 @@ from .unsupported_keys import refuse_unsupported_keys
 _CONFIDENCE_PREDICTOR = "DensePoseChartWithConfidencePredictor"
 _CONFIDENCE_LOSS = "DensePoseChartWithConfidenceLoss"
 _SUPPORTED_LOSS_NAMES = ("", "DensePoseChartLoss", _CONFIDENCE_LOSS)
+
+
+def _reference_block(defaults: dict) -> CN:
+    """A block of reference-only keys at the reference's defaults (so its merged configs compare equal); open to
+    keys of other reference versions, which `refuse_unsupported_keys` then refuses by name."""
+    node = CN(defaults)
+    node.set_new_allowed(True)
+    return node
 
 
 def add_densepose_config(cfg: CN) -> None:
@@ -80,7 +89,7 @@ def add_densepose_config(cfg: CN) -> None:
     # Reference-only options, present so reference YAML loads; validation rejects enabling them.
     h.SEGM_CONFIDENCE = CN({"ENABLED": False})
     h.SEGM_CONFIDENCE.EPSILON = 0.01
-    h.CSE = CN(new_allowed=True)
+    h.CSE = _reference_block(REFERENCE_CSE_DEFAULTS)
     _C.INPUT.ROTATION_ANGLES = [0]
     _C.TEST.AUG.ROTATION_ANGLES = ()
     _C.DATASETS.CATEGORY_MAPS = CN(new_allowed=True)
@@ -90,7 +99,7 @@ def add_densepose_config(cfg: CN) -> None:
     _C.BOOTSTRAP_MODEL = CN()
     _C.BOOTSTRAP_MODEL.WEIGHTS = ""
     _C.BOOTSTRAP_MODEL.DEVICE = "cuda"
-    _C.MODEL.HRNET = CN(new_allowed=True)
+    _C.MODEL.HRNET = _reference_block(REFERENCE_HRNET_DEFAULTS)
 
     # ---- body surface of the datasets (densepose_ext/data/dataset_surface.py) ----
     # For datasets registered without one (metadata `densepose_surface`): "anny" or "smpl" (SMPL-based DensePose
@@ -161,8 +170,15 @@ def _check(ok: bool, key: str, expected: str, actual: object) -> None:
 
 
 def validate_densepose_config(cfg: CN) -> None:
-    """Raise ValueError naming the key, the expectation and the value for inconsistent settings."""
+    """Raise ValueError naming the key, the expectation and the value for inconsistent settings.
+
+    Entry points call it right after merging a config, before building anything (train_net.py, apply_net's
+    setup_inference_cfg), so a config of a reference feature not implemented here is refused by name instead of
+    failing inside detectron2's builders."""
     refuse_unsupported_keys(cfg)
+    backbone = cfg.MODEL.BACKBONE.NAME
+    _check(backbone in BACKBONE_REGISTRY, "MODEL.BACKBONE.NAME", f"a registered backbone, one of "
+           f"{sorted(name for name, _ in BACKBONE_REGISTRY)}", backbone)
     if not cfg.MODEL.DENSEPOSE_ON:
         return
     h = cfg.MODEL.ROI_DENSEPOSE_HEAD

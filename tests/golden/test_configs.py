@@ -1,15 +1,23 @@
-"""Our reference-named configs are the reference's recipes: merged, they equal its merged config.yaml."""
+"""Our reference-named configs are the reference's recipes: merged, they equal its merged config.yaml; and that
+merged config.yaml itself validates, builds and loads its checkpoint here."""
+import pickle
+
 import pytest
 import yaml
 from detectron2.config import get_cfg
 from detectron2.modeling import build_model
 
-from densepose_ext.config import add_densepose_config
+from densepose_ext.config import add_densepose_config, validate_densepose_config
+from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
 
 from .fixtures import CONFIGS, GOLDEN, LEGACY, S1X, golden_cfg
 
-# Not part of a recipe: where the fixtures' weights and outputs live. (Keys only one side has, such as the
-# reference's CSE and HRNet blocks, are not compared.)
+FAMILIES = sorted(p.name for p in GOLDEN.glob("densepose_rcnn_*") if (p / "config.yaml").is_file())
+# Non-persistent buffers: not in any checkpoint, set from the config.
+_FROM_CONFIG = {"pixel_mean", "pixel_std"}
+
+# Not part of a recipe: where the fixtures' weights and outputs live. (The reference's CSE and HRNet blocks are
+# compared too: our config holds them at the reference's defaults.)
 _NOT_RECIPE = {"MODEL.WEIGHTS", "OUTPUT_DIR"}
 
 
@@ -29,6 +37,7 @@ def test_config_equals_the_references_merged_config(family):
     reference = _flat(yaml.safe_load((GOLDEN / family / "config.yaml").read_text()))
     shared = sorted(set(ours) & set(reference) - _NOT_RECIPE)
     assert len(shared) > 200  # the whole detectron2 config, not a corner of it
+    assert any(k.startswith("MODEL.HRNET.") for k in shared) and any(".CSE." in k for k in shared)
     assert {k: (ours[k], reference[k]) for k in shared if ours[k] != reference[k]} == {}
 
 
@@ -51,3 +60,24 @@ def test_reference_named_configs_build_their_recipe(name):
     heads = build_model(cfg).roi_heads
     assert (heads.decoder is not None) == (not legacy)
     assert heads.densepose_predictor.ann_index_lowres.out_channels == h.NUM_COARSE_SEGM_CHANNELS
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_references_own_merged_config_validates_builds_and_loads_its_checkpoint(family):
+    # The reference's cfg.dump() as it is: every key, its CSE and HRNet blocks at their defaults included.
+    cfg = get_cfg()
+    add_densepose_config(cfg)
+    cfg.merge_from_file(str(GOLDEN / family / "config.yaml"))
+    validate_densepose_config(cfg)
+    cfg.MODEL.DEVICE = "cpu"
+    model = build_model(cfg)
+    weights = str(GOLDEN / family / "model.pkl")
+    DensePoseCheckpointer.from_config(cfg, model).load(weights)  # refuses a DensePose checkpoint that does not fit
+    with open(weights, "rb") as f:
+        reference = pickle.load(f)["model"]
+    state = {k for k in model.state_dict() if k not in _FROM_CONFIG}
+    assert (sorted(state - set(reference)), sorted(set(reference) - state)) == ([], [])  # 0 missing, 0 unexpected
+
+
+def test_every_golden_family_is_covered():
+    assert len(FAMILIES) == 6 and S1X in FAMILIES and LEGACY in FAMILIES
