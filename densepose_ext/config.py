@@ -149,6 +149,11 @@ def add_densepose_config(cfg: CN) -> None:
     # Normaliser of the geodesic point similarity: "global" (the paper's κ = 0.255 m) or "per-part" (the
     # reference evaluator's κ per group of body parts). Reports say which one produced them.
     _C.DENSEPOSE_EVALUATION.KAPPA = "global"
+    # How two chart points get a geodesic distance (evaluation/conventions.py): "chart-vertex" (the reference's:
+    # each point snapped to the nearest chart vertex of its part, distances precomputed in the SMPL files'
+    # Pdist_matrix.pkl), "exact" (ours: between the points themselves), or empty: the dataset surface's own protocol,
+    # "chart-vertex" on SMPL-based datasets (densepose_coco_*), "exact" on anny. Reports state the one used.
+    _C.DENSEPOSE_EVALUATION.GEODESIC = ""
 
     # ---- optimizer (densepose_ext/engine/optimizer.py) ----
     # "SGD" (detectron2's, the paper recipe) or "ADAMW" (the from-scratch CPU recipes); BETAS for AdamW only.

@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 from detectron2.data import MetadataCatalog
 
 from densepose_ext.data.dataset_surface import dataset_surface
-from densepose_ext.evaluation.conventions import GEODESICS, POINT_FRAMES
+from densepose_ext.evaluation.conventions import GEODESICS, POINT_FRAMES, surface_geodesic
 from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.evaluate import evaluate_densepose, surface_distance
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
@@ -64,9 +64,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         "--geodesic",
         choices=GEODESICS,
-        default="chart-vertex",
-        help="on the smpl surface: the reference's nearest-chart-vertex distances or exact geodesics "
-        "(anny is always exact)",
+        help="the reference's nearest-chart-vertex distances (smpl only) or exact geodesics; default: the surface's "
+        "own, chart-vertex on smpl (the reference's protocol), exact on anny",
     )
     parser.add_argument("--out", help="write the JSON report here")
     parser.add_argument("--plot", help="write the RCP / per-part AUC figure here (PNG)")
@@ -97,6 +96,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.surface_source = _surface_source(parser, args)
+    try:  # the convention measured in, resolved once: the surface's own when --geodesic is not given
+        args.geodesic = surface_geodesic(args.surface_source.backend, args.geodesic, field="--geodesic")
+    except ValueError as e:
+        parser.error(str(e))
     return args
 
 
@@ -134,7 +137,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         source=args.results,
         dense_truth=dense,
         points=args.points,
-        geodesic=args.geodesic if args.surface_source.backend == "smpl" else "exact",
+        geodesic=args.geodesic,
     )
     report.update(ground_truth=args.gt, results=args.results, surface=str(args.surface_source))
     print(format_table(report))

@@ -8,7 +8,8 @@ Every report states the ones it used (``describe_conventions``); docs/evaluation
 - geodesic: how two chart points get a distance (evaluate.surface_distance). "chart-vertex": the reference's, each
   point snapped to the nearest chart vertex of its part in (U, V), distances precomputed between mesh vertices
   (SMPL files only; surface/chart_vertex_geodesic.py). "exact": ours, the geodesic between the points themselves
-  (``BodySurface.geodesic``).
+  (``BodySurface.geodesic``). Unless named, each surface's own (``surface_geodesic``): "chart-vertex" on SMPL, so
+  datasets on the reference's SMPL files are evaluated by its protocol; "exact" on anny.
 - kappa: the GPS normaliser (kappa.py): "per-part" (the reference's) or "global" (the paper's 0.255 m).
 """
 
@@ -20,6 +21,9 @@ from densepose_ext.evaluation.kappa import describe_kappa
 
 POINT_FRAMES = ("reference", "cell-centre")
 GEODESICS = ("chart-vertex", "exact")
+# The geodesic convention of each body surface's own protocol: the reference's on its SMPL files (which hold the
+# precomputed distances); anny has no chart-vertex distances, only exact geodesics.
+SURFACE_GEODESIC = {"smpl": "chart-vertex", "anny": "exact"}
 
 
 def check_choice(field: str, value: str, choices: tuple[str, ...]) -> str:
@@ -36,3 +40,16 @@ def describe_conventions(kappa_mode: str, points: str, geodesic: Optional[str]) 
         "points": check_choice("points", points, POINT_FRAMES),
         "geodesic": "custom" if geodesic is None else check_choice("geodesic", geodesic, GEODESICS),
     }
+
+
+def surface_geodesic(backend: str, geodesic: Optional[str] = None, field: str = "geodesic") -> str:
+    """The geodesic convention to measure on the surface ``backend`` ("smpl" | "anny"): ``geodesic``, or when it is
+    None or "" the surface's own (SURFACE_GEODESIC: the reference's "chart-vertex" on SMPL, "exact" on anny).
+    ValueError naming ``field`` for an unknown convention or "chart-vertex" on a surface without its distances."""
+    if not geodesic:
+        return SURFACE_GEODESIC[backend]
+    check_choice(field, geodesic, GEODESICS)
+    if geodesic == "chart-vertex" and SURFACE_GEODESIC[backend] != "chart-vertex":
+        raise ValueError(f"{field}: 'chart-vertex' needs the reference's precomputed distances between mesh vertices "
+                         f"(its SMPL files); the {backend} surface has none, expected 'exact' or empty")
+    return geodesic

@@ -23,7 +23,7 @@ from pycocotools import mask as mask_utils
 
 from densepose_ext.evaluation.cocoeval import (SimilarityCOCOeval, SimilarityTable, make_coco, run_cocoeval,
                                                stats_dict)
-from densepose_ext.evaluation.conventions import GEODESICS, POINT_FRAMES, check_choice, describe_conventions
+from densepose_ext.evaluation.conventions import POINT_FRAMES, check_choice, describe_conventions, surface_geodesic
 from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth, annotation_points
 from densepose_ext.evaluation.distances import BatchedDistance, DistanceFn, submit_pair_distances
@@ -61,11 +61,11 @@ def decode_detection(record: dict[str, Any]) -> Detection:
     return Detection(bbox, *decode_arrays(densepose))
 
 
-def surface_distance(source: SurfaceSource, geodesic: str = "chart-vertex") -> DistanceFn:
-    """Geodesics of the body surface ``source`` names (the one the ground truth's U/V are on; there is no default).
-    For "smpl", ``geodesic`` names the convention ("chart-vertex": the reference's; "exact": ours); anny has no
-    chart-vertex distances and is always "exact". Imported here because the surface loads files on first use."""
-    if source.backend == "smpl" and check_choice("geodesic", geodesic, GEODESICS) == "chart-vertex":
+def surface_distance(source: SurfaceSource, geodesic: Optional[str] = None) -> DistanceFn:
+    """Geodesics of the body surface ``source`` names (the one the ground truth's U/V are on; there is no default),
+    in the convention ``geodesic`` ("chart-vertex": the reference's, SMPL files only; "exact": ours; None: the
+    surface's own, conventions.surface_geodesic). Imported here because the surface loads files on first use."""
+    if surface_geodesic(source.backend, geodesic) == "chart-vertex":
         from densepose_ext.surface.chart_vertex_geodesic import ChartVertexGeodesic
 
         return ChartVertexGeodesic.from_files(source.data_dir)

@@ -25,7 +25,8 @@ from detectron2.utils.file_io import PathManager
 
 from densepose_ext.data.dataset_surface import dataset_surface
 from densepose_ext.evaluation.dense_truth import DenseTruth
-from densepose_ext.evaluation.evaluate import evaluate_densepose
+from densepose_ext.evaluation.conventions import surface_geodesic
+from densepose_ext.evaluation.evaluate import evaluate_densepose, surface_distance
 from densepose_ext.evaluation.distances import DistanceFn
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
 from densepose_ext.evaluation.kappa import check_kappa_mode
@@ -52,6 +53,7 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         evaluate_boxes: bool = True,
         dense_truth_stride: int = 0,
         distance_fn: Optional[DistanceFn] = None,
+        geodesic: Optional[str] = None,
     ) -> None:
         """
         Args:
@@ -64,7 +66,12 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
                 truth next to ``json_file`` when the dataset has it (DensePose-Synth, dense_truth.py). Off by
                 default: every pixel is a geodesic, too slow for periodic evaluation.
             distance_fn: geodesic distance; default: the geodesics of the dataset's body surface (its metadata's
-                ``densepose_surface``, data/dataset_surface.py), never a process-wide default.
+                ``densepose_surface``, data/dataset_surface.py), never a process-wide default, in the convention
+                ``geodesic``.
+            geodesic: without ``distance_fn``, the convention to measure in: "chart-vertex" (the reference's, SMPL
+                files only) or "exact"; None: the surface's own protocol (conventions.surface_geodesic: the
+                reference's "chart-vertex" on SMPL-based datasets such as densepose_coco_*, "exact" on anny). With
+                ``distance_fn``, the convention it follows, for the report (None: "custom"). Reports state it.
         """
         self._dataset_name = dataset_name
         self._metadata = MetadataCatalog.get(dataset_name)
@@ -77,7 +84,12 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
         self._distributed = distributed
         self._kappa_mode = check_kappa_mode(kappa_mode)
         # Loaded now: a dataset without a surface, or missing SMPL files, fail before inference, not after it.
-        self._distance_fn = distance_fn or dataset_surface(dataset_name).load().geodesic
+        if distance_fn is None:
+            source = dataset_surface(dataset_name)
+            geodesic = surface_geodesic(source.backend, geodesic)
+            distance_fn = surface_distance(source, geodesic)
+        self._distance_fn = distance_fn
+        self._geodesic = geodesic
         self._dense_truth_stride = dense_truth_stride
         # Dataset category ids of the model's contiguous classes (as detectron2's COCOEvaluator maps them).
         to_contiguous = getattr(self._metadata, "thing_dataset_id_to_contiguous_id", None)
@@ -105,13 +117,17 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
                     f"DENSEPOSE_EVALUATION.{key}: expected {supported!r} (the only setting implemented "
                     f"by DensePoseCOCOEvaluator), got {actual!r}"
                 )
+        # The dataset's own surface, or the one DATASETS.DENSEPOSE_SURFACE names for it, in the convention
+        # DENSEPOSE_EVALUATION.GEODESIC names (empty: the surface's own protocol).
+        source = dataset_surface(dataset_name, cfg)
+        geodesic = surface_geodesic(source.backend, ev.GEODESIC, field="DENSEPOSE_EVALUATION.GEODESIC")
         return {
             "dataset_name": dataset_name,
             "output_dir": output_dir,
-            "distributed": cfg.DENSEPOSE_EVALUATION.DISTRIBUTED_INFERENCE,
-            "kappa_mode": cfg.DENSEPOSE_EVALUATION.KAPPA,
-            # The dataset's own surface, or the one DATASETS.DENSEPOSE_SURFACE names for it.
-            "distance_fn": dataset_surface(dataset_name, cfg).load().geodesic,
+            "distributed": ev.DISTRIBUTED_INFERENCE,
+            "kappa_mode": ev.KAPPA,
+            "distance_fn": surface_distance(source, geodesic),
+            "geodesic": geodesic,
         }
 
     def reset(self) -> None:
@@ -161,6 +177,7 @@ class DensePoseCOCOEvaluator(DatasetEvaluator):
             self._distance_fn,
             source=f"predictions on {self._dataset_name}",
             dense_truth=dense,
+            geodesic=self._geodesic,
         )
         report["dataset"] = self._dataset_name
         if self._output_dir:

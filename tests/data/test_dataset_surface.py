@@ -111,15 +111,42 @@ def test_no_flip_needs_no_surface():
     assert DensePoseDatasetMapper(cfg, is_train=False).surface is None
 
 
+def _doll_distance(evaluator) -> float:
+    """The evaluator's distance on the doll's part 1 (a 0.1 m square, chart vertices at U, V in {0, 0.5, 1}) from
+    (U, V) = (0.2, 0) to (1, 0): 0.1 m by the reference's convention (0.2 snaps to the chart vertex at U = 0), 0.08 m
+    exactly."""
+    one = np.ones(1, dtype=np.int64)
+    return float(evaluator._distance_fn(one, np.array([0.2]), np.zeros(1), one, np.ones(1), np.zeros(1))[0])
+
+
 def test_the_evaluator_from_config_measures_on_the_datasets_surface(registered, smpl_doll_dir):
     cfg = densepose_cfg()
     smpl_name = registered("densepose_test_eval_smpl", SurfaceSource("smpl"))
+    # SMPL-based datasets: the reference's protocol by default, its chart-vertex distances from the SMPL files.
     evaluator = DensePoseCOCOEvaluator(cfg, smpl_name)
-    assert evaluator._distance_fn.__self__ is get_surface("smpl", data_dir=str(smpl_doll_dir))
+    assert evaluator._geodesic == "chart-vertex" and _doll_distance(evaluator) == pytest.approx(0.1, abs=1e-6)
+    cfg.DENSEPOSE_EVALUATION.GEODESIC = "exact"
+    exact = DensePoseCOCOEvaluator(cfg, smpl_name)
+    assert exact._geodesic == "exact" and _doll_distance(exact) == pytest.approx(0.08, abs=1e-6)
+    assert exact._distance_fn.__self__ is get_surface("smpl", data_dir=str(smpl_doll_dir))
+    cfg.DENSEPOSE_EVALUATION.GEODESIC = ""
     anny_name = registered("densepose_test_eval_anny", SurfaceSource("anny"))
-    assert DensePoseCOCOEvaluator(cfg, anny_name)._distance_fn.__self__ is get_surface()
+    anny = DensePoseCOCOEvaluator(cfg, anny_name)
+    assert anny._distance_fn.__self__ is get_surface() and anny._geodesic == "exact"
+    cfg.DENSEPOSE_EVALUATION.GEODESIC = "chart-vertex"
+    with pytest.raises(ValueError, match=r"DENSEPOSE_EVALUATION.GEODESIC: 'chart-vertex' needs the reference's "
+                                         r"precomputed distances .* the anny surface has none"):
+        DensePoseCOCOEvaluator(cfg, anny_name)
+    cfg.DENSEPOSE_EVALUATION.GEODESIC = "geodesic"
+    with pytest.raises(ValueError, match=r"DENSEPOSE_EVALUATION.GEODESIC: expected one of \('chart-vertex', "
+                                         r"'exact'\), got 'geodesic'"):
+        DensePoseCOCOEvaluator(cfg, smpl_name)
+    cfg.DENSEPOSE_EVALUATION.GEODESIC = ""
     plain = registered("densepose_test_eval_plain")
     with pytest.raises(ValueError, match="no body surface"):
         DensePoseCOCOEvaluator(cfg, plain)
     cfg.DATASETS.DENSEPOSE_SURFACE = "smpl"
-    assert DensePoseCOCOEvaluator(cfg, plain)._distance_fn.__self__ is evaluator._distance_fn.__self__
+    assert DensePoseCOCOEvaluator(cfg, plain)._geodesic == "chart-vertex"
+    # Without a config: the same choice from the dataset's surface.
+    assert DensePoseCOCOEvaluator(smpl_name, evaluate_boxes=False)._geodesic == "chart-vertex"
+    assert _doll_distance(DensePoseCOCOEvaluator(smpl_name, geodesic="exact")) == pytest.approx(0.08, abs=1e-6)

@@ -10,6 +10,7 @@ from detectron2.engine import default_argument_parser
 
 from densepose_ext.data.datasets import DENSEPOSE_COCO_2014_NAMES, data_root, register_densepose_coco_2014
 from densepose_ext.surface import body_surface
+from densepose_ext.surface.chart_vertex_geodesic import ChartVertexGeodesic
 from tests.modeling.tiny import tiny_train_overrides
 
 from .densepose_coco_files import write_densepose_coco_2014
@@ -62,7 +63,7 @@ def _train_net():
 
 
 def test_one_iteration_and_one_evaluation_use_the_smpl_surface_everywhere(coco_root, tmp_path, monkeypatch):
-    loaded, mirrored, measured = [], [], []
+    loaded, mirrored, measured, read_from = [], [], [], []
     real_cached_surface = body_surface._cached_surface
 
     def only_smpl(backend, path):
@@ -81,6 +82,19 @@ def test_one_iteration_and_one_evaluation_use_the_smpl_surface_everywhere(coco_r
     monkeypatch.setattr(body_surface, "_cached_surface", only_smpl)
     monkeypatch.setattr(body_surface.BodySurface, "mirror_iuv", spy(body_surface.BodySurface.mirror_iuv, mirrored))
     monkeypatch.setattr(body_surface.BodySurface, "geodesic", spy(body_surface.BodySurface.geodesic, measured))
+    real_from_files, real_call = ChartVertexGeodesic.from_files.__func__, ChartVertexGeodesic.__call__
+    chart_vertex_points = []
+
+    def from_files(cls, data_dir=None):  # the reference's geodesics: from which SMPL files
+        read_from.append(data_dir)
+        return real_from_files(cls, data_dir)
+
+    def call(self, *args):
+        chart_vertex_points.append(len(args[0]))
+        return real_call(self, *args)
+
+    monkeypatch.setattr(ChartVertexGeodesic, "__call__", call)
+    monkeypatch.setattr(ChartVertexGeodesic, "from_files", classmethod(from_files))
     out = tmp_path / "run"
     args = default_argument_parser().parse_args([
         "--config-file", os.path.join(REPO, "configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml"),
@@ -92,7 +106,10 @@ def test_one_iteration_and_one_evaluation_use_the_smpl_surface_everywhere(coco_r
 
     assert set(loaded) == {os.environ["DENSEPOSE_SMPL_DIR"]}
     assert mirrored and all(name.startswith("smpl ") for name in mirrored)  # the training flip
-    assert measured and all(name.startswith("smpl ") for name in measured)  # the evaluator's geodesics
+    # The evaluator's geodesics: the reference's protocol on SMPL-based datasets, its distances from the SMPL files.
+    assert sum(chart_vertex_points) > 0 and all(name.startswith("smpl ") for name in measured)
+    assert read_from == [None]  # the dataset's SurfaceSource("smpl"): $DENSEPOSE_SMPL_DIR
     report = json.loads((out / "inference" / "densepose_coco_2014_minival" / "densepose_report.json").read_text())
+    assert report["conventions"]["geodesic"] == "chart-vertex"
     assert report["dataset"] == "densepose_coco_2014_minival" and report["num_people"] == 2  # crowd, no-points out
     assert (out / "metrics.json").is_file()

@@ -49,7 +49,7 @@ def test_the_named_surface_measures_the_geodesics(files, monkeypatch, extra, sou
     asked = []
     monkeypatch.setattr(cli, "surface_distance", lambda *args: asked.append(args) or chart_distance)
     report = cli.main(files + extra)
-    assert asked == [(source, "exact" if "exact" in extra else "chart-vertex")]
+    assert asked == [(source, geodesic)]  # the surface's own convention unless --geodesic names one
     assert report["surface"] == str(source) and report["conventions"]["geodesic"] == geodesic
     assert report["GPS"]["AP"] == pytest.approx(100.0)
 
@@ -66,6 +66,8 @@ def test_the_named_surface_measures_the_geodesics(files, monkeypatch, extra, sou
          "densepose_coco_2014_minival"),
         (["--dataset", NO_SURFACE], f"--dataset: dataset '{NO_SURFACE}': no body surface: its metadata has no "
                                     f"'{METADATA_KEY}'"),
+        (["--surface", "anny", "--geodesic", "chart-vertex"],
+         "--geodesic: 'chart-vertex' needs the reference's precomputed distances .* the anny surface has none"),
     ],
 )
 def test_no_default_surface_on_the_command_line(files, capsys, extra, message):
