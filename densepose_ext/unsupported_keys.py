@@ -56,7 +56,6 @@ UNSUPPORTED_KEYS: dict[str, tuple[Any, str]] = {
     "DATASETS.CATEGORY_MAPS": ({}, "the reference renames dataset categories (per dataset: source id -> target id)"),
     "DATASETS.WHITELISTED_CATEGORIES": ({}, "the reference keeps only the listed categories of a dataset"),
     "DATASETS.CLASS_TO_MESH_NAME_MAPPING": ({}, "the reference's continuous surface embeddings (CSE) per class"),
-    "TEST.AUG.ENABLED": (False, "the reference evaluates with test-time augmentation (flips, scales, rotations)"),
     "TEST.AUG.ROTATION_ANGLES": ([], "the reference adds rotated copies to test-time augmentation"),
     "DENSEPOSE_EVALUATION.STORAGE": ("none", "the reference stores predictions in RAM or files during evaluation"),
     "DENSEPOSE_EVALUATION.MESH_ALIGNMENT_MESH_NAMES": ([], "the reference's CSE mesh-alignment evaluation"),
