@@ -8,7 +8,7 @@
 
 Glue only: the work is done by densepose_ext.inference_io (see docs/apply_net.md). Exit status:
 0 when every input was processed, 1 when some inputs were unreadable (reported by name), 2 on
-usage errors.
+usage errors and bad inputs (one message, no traceback unless DENSEPOSE_DEBUG=1; docs/ERRORS.md).
 """
 from __future__ import annotations
 
@@ -22,16 +22,23 @@ from detectron2.utils.logger import setup_logger
 import densepose_ext.modeling  # noqa: F401  registers DensePoseROIHeads
 from densepose_ext.inference_io import commands
 from densepose_ext.model_zoo import SHIPPED_MODELS, expand_model_name
-from densepose_ext.inference_io.inputs import InputError
+from densepose_ext.inference_io.device import check_device
 from densepose_ext.inference_io.predictor import detections_predictor, setup_inference_cfg
 from densepose_ext.inference_io.records import FORMATS
 from densepose_ext.inference_io.runner import RunSummary
-from densepose_ext.inference_io.sinks import OutputConflictError
+from densepose_ext.utils.cli_errors import EXIT_SKIPPED, run_cli
 from densepose_ext.vis.visualizers import VISUALIZER_REGISTRY, build_visualizer
 
 
 # `show` draws only confident people by default; `dump` keeps what the model returns (the reference's defaults).
 SHOW_MIN_SCORE = 0.8
+
+
+def _device(text: str) -> str:
+    try:
+        return check_device(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def _visualizer_list(names: str) -> str:
@@ -42,6 +49,20 @@ def _visualizer_list(names: str) -> str:
     return names
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, found {value}")
+    return value
+
+
+def _score(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a score in [0, 1], found {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,13 +71,13 @@ def _parser() -> argparse.ArgumentParser:
                                        "in place of CONFIG WEIGHTS")
     common.add_argument("weights", help="model checkpoint (.pth / .pkl)")
     common.add_argument("input", help="image file, folder, glob pattern (quote it) or video file")
-    common.add_argument("--device", default=None,
+    common.add_argument("--device", default=None, type=_device,
                         help="torch device, e.g. cpu or cuda (default: the config's MODEL.DEVICE, "
                              "or cpu when that is cuda and CUDA is missing)")
-    common.add_argument("--min-score", type=float, default=None,
+    common.add_argument("--min-score", type=_score, default=None,
                         help="keep detections scoring at least this (default: dump keeps every detection of the "
                              "config's MODEL.ROI_HEADS.SCORE_THRESH_TEST, show keeps >= 0.8, as the reference's)")
-    common.add_argument("--batch-size", type=int, default=1, help="images per forward pass")
+    common.add_argument("--batch-size", type=_positive_int, default=1, help="images per forward pass")
     common.add_argument("--iuv-dir", default=None,
                         help="also write full-image <name>_IUV.png and <name>_INDS.png here")
     common.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -86,13 +107,10 @@ def main(argv=None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     setup_logger(name="densepose_ext", abbrev_name="dp")
     logging.getLogger("densepose_ext").setLevel(logging.INFO)
-    try:
-        summary = _run_command(args, opts)
-    except (InputError, OutputConflictError) as e:
-        parser.exit(2, f"apply_net.py: error: {e}\n")
+    summary = _run_command(args, opts)
     for entry in summary.failed:
         print(f"unreadable input: {entry['file_name']}: {entry['error']}", file=sys.stderr)
-    return 1 if summary.failed else 0
+    return EXIT_SKIPPED if summary.failed else 0
 
 
 def _run_command(args: argparse.Namespace, opts: list[str]) -> RunSummary:
@@ -109,4 +127,4 @@ def _run_command(args: argparse.Namespace, opts: list[str]) -> RunSummary:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main, "apply_net.py"))

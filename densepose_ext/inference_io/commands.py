@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -28,6 +29,40 @@ def _execute(sources: Sequence[InputSource], predict: PredictFn, sinks: Sequence
     return summary
 
 
+def _regular_file_above(path: Path) -> Optional[Path]:
+    """The first existing regular file among the folders `path` would be created in, if any."""
+    for parent in path.absolute().parents:
+        if parent.is_file():
+            return parent
+    return None
+
+
+def check_output(path: str, option: str, is_file: bool, inputs: Sequence[InputSource] = ()) -> None:
+    """Refuse an output location that would change or lose a user's file: a folder (`is_file` False) that is a
+    regular file, a location under a regular file, or an output file that already exists (an input included)."""
+    target = Path(path)
+    blocker = _regular_file_above(target)
+    if blocker is not None:
+        raise InputError(option, "a location inside folders", f"{path!r}, under the regular file {str(blocker)!r}")
+    if not target.exists():
+        return
+    if not is_file and not target.is_dir():
+        raise InputError(option, "a folder (created if missing)", f"the existing file {path!r}")
+    if is_file:
+        is_input = any(os.path.samefile(path, src.path) for src in inputs if os.path.exists(src.path))
+        found = f"{path!r}, the INPUT itself" if is_input else f"the existing file {path!r}"
+        raise InputError(option, "a new file name (an existing file is never overwritten)", found)
+
+
+def _check_pictures_spare_inputs(sink: "ImageSink", sources: Sequence[InputSource], option: str) -> None:
+    """Pictures are written as <folder>/<name>.png: refuse when one of them is an input image."""
+    for src in sources:
+        picture = sink.path(src.name)
+        if picture.exists() and os.path.samefile(picture, src.path):
+            raise InputError(option, "a folder that does not hold the input images", f"{str(picture)!r} would "
+                             f"overwrite the input {src.path!r}")
+
+
 def dump(input_spec: str, predict: PredictFn, output: str, fmt: str = "npz", batch_size: int = 1,
          iuv_dir: Optional[str] = None, show_progress: bool = True,
          settings: Optional[dict] = None) -> RunSummary:
@@ -36,6 +71,9 @@ def dump(input_spec: str, predict: PredictFn, output: str, fmt: str = "npz", bat
     exist are skipped, so rerunning after an interruption completes the dump without duplicates.
     `settings` describe the model and thresholds; a resumed dump must use the same (DumpSink)."""
     sources = resolve_inputs(input_spec)
+    check_output(output, "--output", is_file=False)
+    if iuv_dir:
+        check_output(iuv_dir, "--iuv-dir", is_file=False)
     dump_sink = DumpSink(output, fmt, settings)
     sinks: list[Sink] = [dump_sink] + ([IUVSink(iuv_dir)] if iuv_dir else [])
     summary = _execute(sources, predict, sinks, batch_size, show_progress)
@@ -53,14 +91,19 @@ def show(input_spec: str, predict: PredictFn, visualizers: str, output: str, leg
     renderer = Renderer(build_visualizer(visualizers), legend)
     sources = resolve_inputs(input_spec)
     suffix = Path(output).suffix.lower()
-    if len(sources) == 1 and sources[0].is_video and suffix in VIDEO_EXTENSIONS:
+    single = len(sources) == 1 and suffix in (VIDEO_EXTENSIONS if sources[0].is_video else IMAGE_EXTENSIONS)
+    if suffix in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS and not single:
+        raise InputError("--output", "a folder, unless INPUT is a single image or video",
+                         f"the file name {output!r} for INPUT {input_spec!r}")
+    check_output(output, "--output", is_file=single, inputs=sources)
+    if iuv_dir:
+        check_output(iuv_dir, "--iuv-dir", is_file=False)
+    if single and sources[0].is_video:
         sink: Sink = VideoSink(output, video_fps(sources[0].path), renderer)
-    elif len(sources) == 1 and not sources[0].is_video and suffix in IMAGE_EXTENSIONS:
+    elif single:
         sink = ImageSink(str(Path(output).parent), renderer, single_file=output)
-    elif suffix in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS:
-        raise InputError(f"--output {output!r}: a single file needs a single image or video INPUT, "
-                         f"got {input_spec!r}; give a folder instead")
     else:
         sink = ImageSink(output, renderer)
+        _check_pictures_spare_inputs(sink, sources, "--output")
     sinks = [sink] + ([IUVSink(iuv_dir)] if iuv_dir else [])
     return _execute(sources, predict, sinks, batch_size, show_progress)

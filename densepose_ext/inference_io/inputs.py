@@ -9,12 +9,16 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from densepose_ext.utils.cli_errors import UserInputError
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +27,13 @@ VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", "
 _GLOB_CHARS = frozenset("*?[")
 
 
-class InputError(ValueError):
-    """The INPUT argument names no usable input; the message says which and why."""
+# OpenCV refuses to decode more pixels than this (CV_IO_MAX_IMAGE_PIXELS) with an assertion, not a None.
+MAX_IMAGE_PIXELS = 1 << 30
+_JPEG_END = b"\xff\xd9"
+
+
+class InputError(UserInputError):
+    """The INPUT argument (or --output) names no usable input or location; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -92,19 +101,29 @@ def resolve_inputs(spec: str) -> list[InputSource]:
     else:
         if os.path.isdir(spec):
             base, paths = spec, sorted(os.path.join(spec, f) for f in os.listdir(spec))
+            what = "the folder"
         elif _GLOB_CHARS & set(spec):
             base, paths = _glob_base(spec), sorted(glob.glob(spec, recursive=True))
+            what = "the glob pattern"
         else:
-            raise InputError(f"INPUT {spec!r}: no such file or folder, and not a glob pattern")
+            raise InputError("INPUT", "an image or video file, a folder or a glob pattern",
+                             f"{spec!r}: no such file or folder, and no glob characters (*?[)")
         files = [p for p in paths if os.path.isfile(p)]
+        folders = [p for p in paths if os.path.isdir(p)]
         ignored = [p for p in files if not _is_image(p)]
+        if folders and what == "the folder":
+            logger.warning("INPUT %r: not reading %d sub-folder(s), a folder INPUT is not recursive (use a glob "
+                           "such as '%s/**/*.jpg'): %s", spec, len(folders), spec.rstrip("/"), ", ".join(folders))
         if ignored:
-            logger.info("INPUT %r: ignoring %d file(s) without an image extension: %s",
-                        spec, len(ignored), ", ".join(ignored))
+            logger.warning("INPUT %r: ignoring %d file(s) without an image extension %s: %s",
+                           spec, len(ignored), sorted(IMAGE_EXTENSIONS), ", ".join(ignored))
         sources = [InputSource(p, _name(p, base), False) for p in files if _is_image(p)]
         if not sources:
-            raise InputError(
-                f"INPUT {spec!r}: no image files (extensions {sorted(IMAGE_EXTENSIONS)}) found")
+            holds = (f"holds {len(folders)} sub-folder(s) and {len(ignored)} other file(s)" if paths
+                     else "is empty" if what == "the folder" else "matches nothing")
+            found = f"no image files: {what} {spec!r} {holds}"
+            raise InputError("INPUT", f"image files (extensions {sorted(IMAGE_EXTENSIONS)}) or a video file",
+                             found)
     _check_unique_names(sources)
     return sources
 
@@ -113,9 +132,8 @@ def _check_unique_names(sources: Sequence[InputSource]) -> None:
     seen: dict[str, str] = {}
     for src in sources:
         if src.name in seen:
-            raise InputError(
-                f"inputs {seen[src.name]!r} and {src.path!r} would both be written as {src.name!r}; "
-                "select one of them with a glob pattern")
+            raise InputError("INPUT", "inputs with distinct names once the extension is dropped (select one with "
+                             "a glob pattern)", f"{seen[src.name]!r} and {src.path!r}, both {src.name!r}")
         seen[src.name] = src.path
 
 
@@ -149,32 +167,88 @@ def iter_frames(sources: Sequence[InputSource], skip: Callable[[str], bool]) -> 
         elif skip(src.name):
             yield Frame(src.name, src.path)
         else:
-            image = cv2.imread(src.path, cv2.IMREAD_COLOR)
-            error = None if image is not None else "not a readable image (cv2.imread failed)"
+            image, error = read_image(src.path)
             yield Frame(src.name, src.path, image=image, error=error)
 
 
+def _empty_or_missing(path: str) -> Optional[str]:
+    if not os.path.exists(path):
+        return "no such file (removed while running?)"
+    return "an empty file (0 bytes)" if os.path.getsize(path) == 0 else None
+
+
+def _image_file_problem(path: str) -> Optional[str]:
+    """What makes `path` not a complete image, from its header and its last bytes, without decoding it."""
+    problem = _empty_or_missing(path)
+    if problem:
+        return problem
+    try:
+        with warnings.catch_warnings():  # PIL's warning on large images: the pixel limit below decides
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as header:
+                fmt, (width, height) = header.format, header.size
+    except Image.DecompressionBombError as e:
+        return f"an image too large to decode: {e}"
+    except UnidentifiedImageError:
+        with open(path, "rb") as f:
+            start = f.read(8)
+        return f"not an image: no known image format (the file starts with {start!r})"
+    if width * height > MAX_IMAGE_PIXELS:
+        return (f"a {width}x{height} {fmt} image ({width * height} pixels): more than the {MAX_IMAGE_PIXELS} "
+                "pixels OpenCV decodes; downscale it")
+    if fmt == "JPEG":
+        with open(path, "rb") as f:
+            f.seek(max(os.path.getsize(path) - 64, 0))
+            tail = f.read().rstrip(b"\x00\r\n ")
+        if not tail.endswith(_JPEG_END):
+            return "a truncated JPEG (no end-of-image marker): part of the picture is missing"
+    return None
+
+
+def read_image(path: str) -> tuple[Optional[np.ndarray], Optional[str]]:
+    """(H, W, 3) uint8 BGR pixels of the image file `path` and None, or None and what is wrong with the file
+    (empty, not an image, too large, truncated, undecodable)."""
+    problem = _image_file_problem(path)
+    if problem:
+        return None, problem
+    try:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+    except cv2.error as e:
+        return None, f"OpenCV cannot decode it: {e.err}"
+    return (image, None) if image is not None else (None, "a corrupt image: OpenCV cannot decode it")
+
+
 def _video_frames(src: InputSource, skip: Callable[[str], bool]) -> Iterator[Frame]:
+    problem = _empty_or_missing(src.path)
+    if problem:
+        yield Frame(src.name, src.path, error=problem)
+        return
     capture = cv2.VideoCapture(src.path)
     try:
         if not capture.isOpened():
-            yield Frame(src.name, src.path, error="not a readable video (cv2.VideoCapture failed)")
+            yield Frame(src.name, src.path, error="not a video OpenCV can open (unknown container or codec, or "
+                                                  "a damaged file)")
             return
+        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         index = 0
         while True:
             name = video_frame_name(src.name, index)
             if skip(name):
                 if not capture.grab():
-                    return
+                    break
                 yield Frame(name, src.path, index=index)
             else:
                 ok, image = capture.read()
                 if not ok:
-                    if index == 0:
-                        yield Frame(src.name, src.path, error="video has no readable frame")
-                    return
+                    break
                 yield Frame(name, src.path, index=index, image=image)
             index += 1
+        if index == 0:
+            yield Frame(src.name, src.path, error="a video without a readable frame")
+        elif index < declared:
+            # The frames read are kept; the missing ones are one failed entry, so the run's status says so.
+            yield Frame(video_frame_name(src.name, index), src.path, index=index,
+                        error=f"a truncated video: its header declares {declared} frames, only {index} could be read")
     finally:
         capture.release()
 

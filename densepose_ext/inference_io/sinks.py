@@ -19,6 +19,7 @@ from densepose_ext.inference_io.atomic import atomic_write_bytes, remove_stale_t
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.inference_io.inputs import Frame
 from densepose_ext.inference_io.records import FORMATS, record_bytes
+from densepose_ext.utils.cli_errors import UserInputError
 from densepose_ext.vis.iuv_image import FullImageIUV, composite_iuv, iuv_png_arrays, iuv_png_bytes
 from densepose_ext.vis.visualizers import CompoundVisualizer
 
@@ -54,7 +55,7 @@ class Sink:
         """Finish the outputs; called once after the last frame."""
 
 
-class OutputConflictError(ValueError):
+class OutputConflictError(UserInputError):
     """An output folder holds results made with other settings; resuming into it would mix them."""
 
 
@@ -81,9 +82,9 @@ class DumpSink(Sink):
             if stored != current:
                 changed = sorted(k for k in stored.keys() | current.keys() if stored.get(k) != current.get(k))
                 raise OutputConflictError(
-                    f"--output {self.root}: holds a dump made with other settings ({', '.join(changed)}: "
-                    f"{[stored.get(k) for k in changed]} there, {[current.get(k) for k in changed]} now); "
-                    "choose another folder or delete it")
+                    f"--output {self.root}", f"a new folder or one holding a dump with these settings (choose "
+                    "another folder or delete it)", f"a dump made with other settings ({', '.join(changed)}: "
+                    f"{[stored.get(k) for k in changed]} there, {[current.get(k) for k in changed]} now)")
         else:
             atomic_write_bytes(path, json.dumps(current, indent=1).encode("utf-8"))
 

@@ -19,7 +19,7 @@ def test_folder_sorted_image_extensions_only(tmp_path):
     assert not any(s.is_video for s in sources)
     frames = list(iter_frames(sources, _never))
     assert [f.error is None for f in frames] == [False, True, True, True]
-    assert "broken.jpg" in frames[0].source and "not a readable image" in frames[0].error
+    assert "broken.jpg" in frames[0].source and "not an image" in frames[0].error
     assert all(f.image.shape == (48, 64, 3) and f.image.dtype == np.uint8 for f in frames[1:])
 
 
