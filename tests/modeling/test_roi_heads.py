@@ -1,4 +1,6 @@
-"""DensePoseROIHeads: reference checkpoint names, graph connectivity, inference fields."""
+"""DensePoseROIHeads: reference checkpoint names, proposal selection, graph connectivity, inference fields."""
+import os
+
 import pytest
 import torch
 from detectron2.layers import ShapeSpec
@@ -7,9 +9,10 @@ from detectron2.structures import Boxes, Instances
 from detectron2.utils.events import EventStorage
 
 from densepose_ext.modeling.inference import DensePoseChartPredictions
+from densepose_ext.modeling.losses import densepose_chart_losses
 from densepose_ext.structures.targets import DensePoseList
 
-from .tiny import blob_dataset, densepose_cfg
+from .tiny import REPO, blob_dataset, densepose_cfg
 
 torch.set_num_threads(1)
 
@@ -17,16 +20,18 @@ FPN_SHAPES = {f"p{k}": ShapeSpec(channels=256, stride=2**k) for k in range(2, 7)
 
 
 def reference_densepose_state_shapes(decoder: bool):
-    """Names and shapes of the reference project's DensePose parameters for its R-50-FPN recipe:
-    `DensePoseV1ConvXHead` (8 x conv3x3, 512 channels), `DensePoseChartPredictor` (deconv 4x4 to 2
-    coarse, 25 fine, 25 U, 25 V channels) and, when DECODER_ON, its FPN decoder (256 channels)."""
+    """Names and shapes of the reference project's DensePose parameters for its full-size R-50-FPN recipes:
+    `DensePoseV1ConvXHead` (8 x conv3x3, 512 channels), `DensePoseChartPredictor` (deconv 4x4 to 25 fine,
+    25 U, 25 V channels and 2 coarse (s1x) or 15 (s1x_legacy)) and, when DECODER_ON (s1x), its FPN decoder
+    (256 channels)."""
     shapes = {}
     in_channels = 256
     for k in range(1, 9):
         shapes[f"densepose_head.body_conv_fcn{k}.weight"] = (512, in_channels, 3, 3)
         shapes[f"densepose_head.body_conv_fcn{k}.bias"] = (512,)
         in_channels = 512
-    for name, out in (("ann_index_lowres", 2), ("index_uv_lowres", 25), ("u_lowres", 25), ("v_lowres", 25)):
+    coarse = 2 if decoder else 15
+    for name, out in (("ann_index_lowres", coarse), ("index_uv_lowres", 25), ("u_lowres", 25), ("v_lowres", 25)):
         shapes[f"densepose_predictor.{name}.weight"] = (512, out, 4, 4)  # ConvTranspose2d: (in, out, k, k)
         shapes[f"densepose_predictor.{name}.bias"] = (out,)
     if decoder:
@@ -43,12 +48,28 @@ def _dp_state(heads):
     return {k: v for k, v in heads.state_dict().items() if k.startswith(("densepose_", "decoder."))}
 
 
+def _reference_densepose_names(decoder: bool):
+    """DensePose parameter names of the reference's own R-50-FPN checkpoint (its golden model.pkl, tests/data/golden;
+    s1x with the decoder, s1x_legacy without), without the `roi_heads.` prefix."""
+    import pickle
+
+    family = "densepose_rcnn_R_50_FPN_s1x" if decoder else "densepose_rcnn_R_50_FPN_s1x_legacy"
+    with open(os.path.join(REPO, "tests", "data", "golden", family, "model.pkl"), "rb") as f:
+        state = pickle.load(f)["model"]
+    return sorted(k[len("roi_heads."):] for k in state if k.startswith(("roi_heads.densepose_", "roi_heads.decoder.")))
+
+
 @pytest.mark.parametrize("decoder", [False, True])
-def test_reference_checkpoint_names_and_shapes_load(decoder):
+def test_reference_checkpoint_names_and_full_size_shapes_load(decoder):
+    """Names from the reference's checkpoint (its golden model.pkl, reduced in width); shapes at the full R-50-FPN
+    width derived by hand above (tests/golden/test_checkpoint.py loads the reduced checkpoint's values)."""
     cfg = densepose_cfg("configs/densepose_rcnn_R_50_FPN_s1x.yaml")
     cfg.MODEL.ROI_DENSEPOSE_HEAD.DECODER_ON = decoder
+    if not decoder:  # the legacy recipe's 15 coarse channels
+        cfg.MODEL.ROI_DENSEPOSE_HEAD.NUM_COARSE_SEGM_CHANNELS = 15
     heads = build_roi_heads(cfg, FPN_SHAPES)
     ours = {k: tuple(v.shape) for k, v in _dp_state(heads).items()}
+    assert sorted(ours) == _reference_densepose_names(decoder)
     expected = reference_densepose_state_shapes(decoder)
     assert ours == expected
     checkpoint = {k: torch.full(s, 0.5) for k, s in expected.items()}
@@ -90,14 +111,55 @@ def test_batch_without_densepose_targets_gives_zero_losses_with_all_parameters_i
             assert p.grad is not None, name
 
 
-def test_training_selects_high_iou_proposals_with_targets():
+def _box_with_iou(gt, iou):
+    """A box sharing `gt`'s top-left corner, scaled so that its IoU with `gt` is `iou` (nested boxes: area ratio)."""
+    x0, y0, x1, y1 = gt.tolist()
+    s = iou ** 0.5
+    return torch.tensor([x0, y0, x0 + s * (x1 - x0), y0 + s * (y1 - y0)])
+
+
+def test_training_selects_high_iou_proposals_with_targets(monkeypatch):
+    """Proposals at IoU 1, 0.81 (>= FG_IOU_THRESHOLD 0.7), 0.6 (foreground for the box head, < 0.7) and 0 per
+    image: the DensePose losses are those of exactly the IoU >= 0.7 boxes (the GT box is appended to the
+    proposals, so it counts twice), each scored against its own image's targets."""
+    import densepose_ext.modeling.roi_heads as roi_heads_module
+
     cfg = densepose_cfg("configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml")
+    assert cfg.MODEL.ROI_DENSEPOSE_HEAD.FG_IOU_THRESHOLD == 0.7 and cfg.MODEL.ROI_HEADS.PROPOSAL_APPEND_GT
     heads = build_roi_heads(cfg, {f"p{k}": ShapeSpec(channels=64, stride=2**k) for k in range(2, 7)})
     heads.train()
     inputs = blob_dataset(2)
+    targets = [x["instances"] for x in inputs]
+    proposals, expected = [], []
+    for t in targets:
+        gt = t.gt_boxes.tensor[0]
+        boxes = torch.stack([gt, _box_with_iou(gt, 0.81), _box_with_iou(gt, 0.6), torch.tensor([0.0, 0, 3, 3])])
+        proposals.append(Instances(t.image_size, proposal_boxes=Boxes(boxes), objectness_logits=torch.ones(4)))
+        (dp,) = list(t.gt_densepose)
+        expected += [(gt.tolist(), dp), (gt.tolist(), dp), (boxes[1].tolist(), dp)]
+    calls = []
+
+    def recording_losses(outputs, boxes, dp_targets, **kwargs):
+        calls.append((boxes.clone(), list(dp_targets)))
+        return densepose_chart_losses(outputs, boxes, dp_targets, **kwargs)
+
+    monkeypatch.setattr(roi_heads_module, "densepose_chart_losses", recording_losses)
+    features = _features(inputs, 64)
     with EventStorage(0):
-        _, losses = heads(None, _features(inputs, 64), _proposals(inputs), [x["instances"] for x in inputs])
-    assert all(losses[k].item() > 0 for k in ("loss_densepose_I", "loss_densepose_U", "loss_densepose_S"))
+        _, losses = heads(None, features, proposals, targets)
+    ((boxes, dp_targets),) = calls
+    got = sorted(((b.tolist(), id(t)) for b, t in zip(boxes, dp_targets)), key=str)
+    assert got == sorted(((b, id(t)) for b, t in expected), key=str)
+    # The losses are those of the head run on these boxes alone (pooled from the same features).
+    maps = [features[f] for f in heads.densepose_in_features]
+    per_image = boxes.split([sum(t is u for u in dp_targets) for _, t in expected[::3]])
+    pooled = heads.densepose_pooler(maps, [Boxes(b) for b in per_image])
+    outputs = heads.densepose_predictor(heads.densepose_head(pooled))
+    reference = densepose_chart_losses(outputs, boxes, dp_targets, **heads.densepose_loss_weights)
+    assert sorted(reference) == ["loss_densepose_I", "loss_densepose_S", "loss_densepose_U", "loss_densepose_V"]
+    for name, value in reference.items():
+        assert value.item() > 0, name
+        torch.testing.assert_close(losses[name], value, rtol=1e-5, atol=0)
 
 
 def test_inference_attaches_one_result_per_detection():
@@ -124,14 +186,27 @@ def test_inference_attaches_one_result_per_detection():
 
 
 def test_keypoint_multitask_branch_trains_beside_densepose():
-    # Paper Sec. 3.3: DensePose + keypoints in one model; StandardROIHeads' keypoint branch is kept.
+    """Paper Sec. 3.3: DensePose + keypoints in one model. With the same weights and sampling, the keypoint
+    (and box) losses equal detectron2's StandardROIHeads with keypoints alone, and the DensePose losses equal
+    those of the DensePose-only heads: each branch trains as it would without the other."""
     from detectron2.structures import Keypoints
 
-    cfg = densepose_cfg("configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml")
-    cfg.MODEL.KEYPOINT_ON = True
-    cfg.MODEL.ROI_KEYPOINT_HEAD.CONV_DIMS = (32, 32)
-    heads = build_roi_heads(cfg, {f"p{k}": ShapeSpec(channels=64, stride=2**k) for k in range(2, 7)})
-    heads.train()
+    shapes = {f"p{k}": ShapeSpec(channels=64, stride=2**k) for k in range(2, 7)}
+
+    def build(densepose: bool, keypoints: bool):
+        cfg = densepose_cfg("configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml")
+        cfg.MODEL.KEYPOINT_ON = keypoints
+        cfg.MODEL.ROI_KEYPOINT_HEAD.CONV_DIMS = (32, 32)
+        cfg.MODEL.DENSEPOSE_ON = densepose
+        if not densepose:
+            cfg.MODEL.ROI_HEADS.NAME = "StandardROIHeads"
+        return build_roi_heads(cfg, shapes).train()
+
+    both = build(True, True)
+    keypoints_only, densepose_only = build(False, True), build(True, False)
+    for other in (keypoints_only, densepose_only):
+        own = other.state_dict()
+        other.load_state_dict({k: v for k, v in both.state_dict().items() if k in own}, strict=True)
     inputs = blob_dataset(2)
     targets = [x["instances"] for x in inputs]
     for t in targets:
@@ -140,9 +215,18 @@ def test_keypoint_multitask_branch_trains_beside_densepose():
         kp = torch.stack([x0 + torch.rand(17, generator=g) * (x1 - x0), y0 + torch.rand(17, generator=g) * (y1 - y0),
                           torch.full((17,), 2.0)], dim=1)
         t.gt_keypoints = Keypoints(kp[None])
-    with EventStorage(0):
-        _, losses = heads(None, _features(inputs, 64), _proposals(inputs), targets)
-    assert losses["loss_keypoint"].item() > 0 and losses["loss_densepose_I"].item() > 0
+    features = _features(inputs, 64)
+
+    def losses_of(heads):
+        torch.manual_seed(0)  # proposal sampling
+        with EventStorage(0):
+            return heads(None, features, _proposals(inputs), targets)[1]
+
+    got, keypoint_ref, densepose_ref = losses_of(both), losses_of(keypoints_only), losses_of(densepose_only)
+    assert sorted(got) == sorted(set(keypoint_ref) | set(densepose_ref))
+    assert keypoint_ref["loss_keypoint"].item() > 0 and densepose_ref["loss_densepose_I"].item() > 0
+    for name, value in {**keypoint_ref, **densepose_ref}.items():
+        torch.testing.assert_close(got[name], value, rtol=1e-6, atol=0, msg=name)
 
 
 def test_select_densepose_proposals_by_iou_class_and_annotation():
