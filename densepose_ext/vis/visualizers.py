@@ -5,7 +5,7 @@ ImageDetections (boxes, scores) and their full-image composite FullImageIUV (so 
 once, by score, the same way as in the exported IUV/INDS PNGs).
 
     VISUALIZER_REGISTRY: name -> factory() -> Visualizer. Names: bbox, dp_segm, dp_u, dp_v,
-    dp_contour, dp_iuv. build_visualizer("dp_segm,bbox") combines several, drawn in that order.
+    dp_contour, dp_iuv, dp_texture. build_visualizer("dp_segm,bbox") combines several, drawn in that order.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from detectron2.utils.registry import Registry
 
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.surface.parts import FINE_PART_NAMES, NUM_FINE_PARTS
+from densepose_ext.surface.texture import labelled_part_atlas, paint_texture
 from densepose_ext.vis.iuv_image import FullImageIUV
 from densepose_ext.vis.legend import attach_legend, colorbar_panel, swatch_panel
 from densepose_ext.vis.palette import colorize_unit_interval, part_colors
@@ -151,6 +152,17 @@ class IUVVisualizer(Visualizer):
                                     ((255, 0, 0), "blue = V x 255")])
 
 
+class TextureVisualizer(Visualizer):
+    """People painted with a 24-part texture atlas through their charts (surface/texture.py); by default the
+    atlas the project generates (`labelled_part_atlas`: a hue per part, a U/V checkerboard)."""
+
+    def __init__(self, atlas: Optional[np.ndarray] = None):
+        self.atlas = labelled_part_atlas() if atlas is None else atlas
+
+    def draw(self, image, detections, iuv):
+        return paint_texture(image, iuv.labels, iuv.uv, self.atlas)
+
+
 class CompoundVisualizer(Visualizer):
     """Several visualizers drawn one after another on the same image."""
 
@@ -200,6 +212,11 @@ def dp_contour() -> Visualizer:
 @VISUALIZER_REGISTRY.register()
 def dp_iuv() -> Visualizer:
     return IUVVisualizer()
+
+
+@VISUALIZER_REGISTRY.register()
+def dp_texture() -> Visualizer:
+    return TextureVisualizer()
 
 
 def build_visualizer(names: str) -> CompoundVisualizer:
