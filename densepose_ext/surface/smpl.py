@@ -87,13 +87,15 @@ def smpl_data_dir(data_dir: Union[str, Path, None] = None) -> Path:
     return path
 
 
-def _loadmat(path: Path) -> dict:
+def load_mat(path: Path) -> dict:
+    """The variables of a MATLAB file (scipy.io.loadmat, imported on first use)."""
     from scipy.io import loadmat
 
     return loadmat(str(path))
 
 
-def _field(data: dict, path: Path, name: str) -> np.ndarray:
+def mat_field(data: dict, path: Path, name: str) -> np.ndarray:
+    """Variable `name` of `load_mat(path)`; ValueError naming the file, the field and the fields present."""
     if name not in data:
         present = sorted(k for k in data if not k.startswith("__"))
         raise ValueError(f"{path}: missing field '{name}' (fields present: {present})")
@@ -102,7 +104,7 @@ def _field(data: dict, path: Path, name: str) -> np.ndarray:
 
 def _vector(data: dict, path: Path, name: str, length: Optional[int] = None) -> np.ndarray:
     """A field stored as (n, 1) or (1, n) (MATLAB column/row) as a flat (n,) array."""
-    value = _field(data, path, name)
+    value = mat_field(data, path, name)
     if value.ndim != 2 or 1 not in value.shape or (length is not None and value.size != length):
         expected = f"({length if length is not None else 'n'}, 1) or (1, {length if length is not None else 'n'})"
         raise ValueError(f"{path}: field '{name}' expected shape {expected}, got {value.shape}")
@@ -111,7 +113,7 @@ def _vector(data: dict, path: Path, name: str, length: Optional[int] = None) -> 
 
 def _matrix(data: dict, path: Path, name: str, columns: int, rows: Optional[int] = None) -> np.ndarray:
     """A field stored as (n, columns), or transposed (columns, n), as (n, columns)."""
-    value = _field(data, path, name)
+    value = mat_field(data, path, name)
     if value.ndim == 2 and value.shape[1] != columns and value.shape[0] == columns:
         value = value.T
     if value.ndim != 2 or value.shape[1] != columns or (rows is not None and value.shape[0] != rows):
@@ -175,11 +177,11 @@ def load_smpl_chart_vertices(data_dir: Union[str, Path, None] = None) -> SmplCha
     path = smpl_data_dir(data_dir) / SUBDIV_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path.parent}: expected {SUBDIV_FILE}, not found")
-    return _chart_vertices(_loadmat(path), path)
+    return _chart_vertices(load_mat(path), path)
 
 
 def _from_subdiv(path: Path) -> SmplSurfaceArrays:
-    data = _loadmat(path)
+    data = load_mat(path)
     positions = _matrix(data, path, "vertex", 3).astype(np.float64)
     n = len(positions)
     faces = _one_based(_matrix(data, path, "faces", 3), path, "faces", n)
@@ -197,7 +199,7 @@ def _from_subdiv(path: Path) -> SmplSurfaceArrays:
 
 
 def _from_uv_processed(path: Path, template: np.ndarray, template_name: str) -> SmplSurfaceArrays:
-    data = _loadmat(path)
+    data = load_mat(path)
     dp_to_smpl = _one_based(_vector(data, path, "All_vertices"), path, "All_vertices", len(template))
     n = len(dp_to_smpl)
     faces = _one_based(_matrix(data, path, "All_Faces", 3), path, "All_Faces", n)
@@ -281,6 +283,6 @@ def load_smpl_distances(data_dir: Union[str, Path, None] = None) -> Optional[Pre
     if not isinstance(matrix, np.ndarray) or matrix.ndim not in (1, 2) or (matrix.ndim == 2 and matrix.shape[1] != 1):
         raise ValueError(f"{pdist_path}: field 'Pdist_matrix' expected a numpy array of shape (K,) or (K, 1), got "
                          f"{getattr(matrix, 'shape', type(matrix).__name__)}")
-    index_data = _loadmat(index_path)
+    index_data = load_mat(index_path)
     index = _one_based(_vector(index_data, index_path, "index"), index_path, "index", np.iinfo(np.int64).max)
     return PrecomputedDistances(matrix, index, str(pdist_path))

@@ -19,6 +19,7 @@ from typing import Optional, Union
 import numpy as np
 
 from .parts import FINE_PART_MIRROR, NUM_FINE_PARTS
+from .smpl import load_mat, mat_field
 
 SYMMETRY_FILE = "UV_symmetry_transforms.mat"
 TABLE_SIZE = 256
@@ -27,10 +28,7 @@ _FIELDS = ("U_transforms", "V_transforms")
 
 def _cells(data: dict, path: Path, name: str) -> np.ndarray:
     """One field: a 1 x 24 cell array of 256 x 256 tables -> (24, 256, 256) float32."""
-    if name not in data:
-        present = sorted(k for k in data if not k.startswith("__"))
-        raise ValueError(f"{path}: missing field '{name}' (fields present: {present})")
-    cells = data[name]
+    cells = mat_field(data, path, name)
     if cells.dtype != object or cells.shape != (1, NUM_FINE_PARTS):
         raise ValueError(f"{path}: field '{name}' expected a 1 x {NUM_FINE_PARTS} cell array (one "
                          f"{TABLE_SIZE} x {TABLE_SIZE} table per part), got {cells.dtype} array of shape {cells.shape}")
@@ -85,10 +83,8 @@ def _table_index(x: np.ndarray) -> np.ndarray:
 
 def load_symmetry_table(path: Union[str, Path]) -> SymmetryTableMirror:
     """Read `UV_symmetry_transforms.mat` (module docstring); ValueError naming file and field if malformed."""
-    from scipy.io import loadmat
-
     path = Path(path)
-    data = loadmat(str(path))
+    data = load_mat(path)
     return SymmetryTableMirror(*(_cells(data, path, name) for name in _FIELDS), source=str(path))
 
 

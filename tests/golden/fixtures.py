@@ -6,6 +6,7 @@ the ROI frame of their box; results (H_b, W_b) in the box frame of the original 
 from __future__ import annotations
 
 import json
+import pickle
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -51,6 +52,16 @@ def golden_cfg(family: str) -> CfgNode:
     cfg.merge_from_list([x for key, used in overrides(family) if key != "MODEL.WEIGHTS" for x in (key, used)])
     cfg.MODEL.WEIGHTS = str(GOLDEN / family / "model.pkl")
     return cfg
+
+
+# Non-persistent buffers of a built model: in no checkpoint, set from the config.
+FROM_CONFIG = {"pixel_mean", "pixel_std"}
+
+
+def reference_weights(family: str) -> Dict[str, np.ndarray]:
+    """The tensors of the family's model.pkl (the reference's model-zoo format), by parameter name."""
+    with open(GOLDEN / family / "model.pkl", "rb") as f:
+        return pickle.load(f)["model"]
 
 
 @lru_cache(maxsize=None)

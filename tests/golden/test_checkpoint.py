@@ -8,21 +8,14 @@ from detectron2.modeling import build_model
 
 from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
 
-from .fixtures import GOLDEN, LEGACY, S1X, golden_cfg, golden_model
+from .fixtures import FROM_CONFIG, GOLDEN, LEGACY, S1X, golden_cfg, golden_model, reference_weights
 
-# Non-persistent buffers: not in any checkpoint, set from the config.
-_FROM_CONFIG = {"pixel_mean", "pixel_std"}
-
-
-def _pkl(family: str) -> dict:
-    with open(GOLDEN / family / "model.pkl", "rb") as f:
-        return pickle.load(f)["model"]
 
 
 @pytest.mark.parametrize("family", [S1X, LEGACY])
 def test_reference_checkpoint_fills_every_tensor(family):
-    state = {k: v for k, v in golden_model(family).state_dict().items() if k not in _FROM_CONFIG}
-    reference = _pkl(family)
+    state = {k: v for k, v in golden_model(family).state_dict().items() if k not in FROM_CONFIG}
+    reference = reference_weights(family)
     assert sorted(state) == sorted(reference)  # 0 missing, 0 unexpected
     assert [k for k in reference if not np.array_equal(state[k].numpy(), reference[k])] == []
 
@@ -66,13 +59,13 @@ def test_a_checkpoint_of_no_reference_backbone_is_described_by_its_keys():
 
 def test_explicit_opt_out_loads_what_fits():
     model = _load(LEGACY, S1X, **{"MODEL.LOAD_MISMATCHED_DENSEPOSE_WEIGHTS": "True"})
-    weight = _pkl(S1X)["roi_heads.densepose_head.body_conv_fcn1.weight"]
+    weight = reference_weights(S1X)["roi_heads.densepose_head.body_conv_fcn1.weight"]
     assert np.array_equal(model.roi_heads.densepose_head.body_conv_fcn1.weight.detach().numpy(), weight)
 
 
 def test_backbone_only_weights_load_into_a_densepose_model(tmp_path):
     # ImageNet-style initialisation: only backbone tensors, the rest of the model keeps its initialisation.
-    backbone = {k: v for k, v in _pkl(S1X).items() if k.startswith("backbone.bottom_up.")}
+    backbone = {k: v for k, v in reference_weights(S1X).items() if k.startswith("backbone.bottom_up.")}
     path = tmp_path / "backbone.pkl"
     with open(path, "wb") as f:
         pickle.dump({"model": backbone, "__author__": "test"}, f)

@@ -1,7 +1,5 @@
 """Our reference-named configs are the reference's recipes: merged, they equal its merged config.yaml; and that
 merged config.yaml itself validates, builds and loads its checkpoint here."""
-import pickle
-
 import pytest
 import yaml
 from detectron2.config import get_cfg
@@ -10,11 +8,9 @@ from detectron2.modeling import build_model
 from densepose_ext.config import add_densepose_config, validate_densepose_config
 from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
 
-from .fixtures import CONFIGS, GOLDEN, LEGACY, S1X, golden_cfg
+from .fixtures import CONFIGS, FROM_CONFIG, GOLDEN, LEGACY, S1X, golden_cfg, reference_weights
 
 FAMILIES = sorted(p.name for p in GOLDEN.glob("densepose_rcnn_*") if (p / "config.yaml").is_file())
-# Non-persistent buffers: not in any checkpoint, set from the config.
-_FROM_CONFIG = {"pixel_mean", "pixel_std"}
 
 # Not part of a recipe: where the fixtures' weights and outputs live. (The reference's CSE and HRNet blocks are
 # compared too: our config holds them at the reference's defaults.)
@@ -71,11 +67,10 @@ def test_the_references_own_merged_config_validates_builds_and_loads_its_checkpo
     validate_densepose_config(cfg)
     cfg.MODEL.DEVICE = "cpu"
     model = build_model(cfg)
-    weights = str(GOLDEN / family / "model.pkl")
-    DensePoseCheckpointer.from_config(cfg, model).load(weights)  # refuses a DensePose checkpoint that does not fit
-    with open(weights, "rb") as f:
-        reference = pickle.load(f)["model"]
-    state = {k for k in model.state_dict() if k not in _FROM_CONFIG}
+    # Refuses a DensePose checkpoint that does not fit the model.
+    DensePoseCheckpointer.from_config(cfg, model).load(str(GOLDEN / family / "model.pkl"))
+    reference = reference_weights(family)
+    state = {k for k in model.state_dict() if k not in FROM_CONFIG}
     assert (sorted(state - set(reference)), sorted(set(reference) - state)) == ([], [])  # 0 missing, 0 unexpected
 
 
