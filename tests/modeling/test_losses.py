@@ -123,6 +123,7 @@ WEIGHTS = {"part_weight": 2.0, "point_regression_weight": 0.5, "index_weight": 3
 
 def test_losses_hand_derived_on_uniform_outputs():
     # All-zero logits: CE = log(#classes). Zero U, V: smooth-L1 = 0.5 * t^2 for |t| < 1, summed.
+    # (Uniform outputs cannot tell where a point or a mask cell is read: see the ramp test below.)
     mask = torch.zeros(256, 256, dtype=torch.uint8)
     mask[:, 128:] = 7
     targets = [
@@ -134,6 +135,44 @@ def test_losses_hand_derived_on_uniform_outputs():
     torch.testing.assert_close(losses["loss_densepose_U"], torch.tensor(0.5 * 0.5 * (0.2**2 + 0.4**2)))
     torch.testing.assert_close(losses["loss_densepose_V"], torch.tensor(0.5 * 0.5 * (0.6**2 + 1.0**2)))
     torch.testing.assert_close(losses["loss_densepose_S"], torch.tensor(3.0 * math.log(15)))
+
+
+def test_losses_hand_derived_on_ramp_outputs_read_each_point_and_mask_cell_in_place():
+    """Outputs linear in the ROI position (value of cell (r, c) at its centre (c + 1/2, r + 1/2)), so bilinear
+    sampling at ROI position (gx, gy) gives the line's value there: fine logit k = 0.1 k gx - 0.05 k gy, U of part
+    k = 0.01 k + 0.1 gx, V of part k = 0.02 k + 0.1 gy, coarse logit 7 = c (others 0). A point read half a cell
+    off, with x and y swapped, or from another part's channel, and a mask resampled shifted or mirrored, each
+    change a loss."""
+    s = 8
+    box = (0.0, 0.0, 16.0, 16.0)  # image px -> ROI cells: / 2
+    col = torch.arange(s, dtype=torch.float32) + 0.5
+    k = torch.arange(25, dtype=torch.float32)[:, None, None]
+    gx_map, gy_map = col[None, None, :].expand(1, s, s), col[None, :, None].expand(1, s, s)
+    out = _outputs(1, s=s)
+    out.fine_segm[0] = 0.1 * k * gx_map - 0.05 * k * gy_map
+    out.u[0] = 0.01 * k + 0.1 * gx_map
+    out.v[0] = 0.02 * k + 0.1 * gy_map
+    out.coarse_segm[0, 7] = col[None, :].expand(s, s) - 0.5  # = column index c
+    mask = torch.zeros(256, 256, dtype=torch.uint8)
+    mask[:, 128:] = 7  # the box's right half: columns 4..7 of the 8x8 grid
+    xs, ys, parts, us, vs = [2.0, 12.0, 20.0], [3.0, 9.0, 5.0], [3, 24, 5], [0.2, 0.4, 0.9], [0.6, 1.0, 0.1]
+    losses = densepose_chart_losses(out, torch.tensor([box]), [_targets(xs, ys, parts, us, vs, mask, box)], **WEIGHTS)
+
+    ce_i, sl_u, sl_v = [], [], []
+    for x, y, i, u, v in zip(xs[:2], ys[:2], parts[:2], us[:2], vs[:2]):  # the third point lies outside the box
+        gx, gy = x / 2, y / 2
+        logits = [0.1 * j * gx - 0.05 * j * gy for j in range(25)]
+        ce_i.append(math.log(sum(math.exp(z) for z in logits)) - logits[i])
+        for errors, d in ((sl_u, 0.01 * i + 0.1 * gx - u), (sl_v, 0.02 * i + 0.1 * gy - v)):
+            errors.append(0.5 * d * d if abs(d) < 1 else abs(d) - 0.5)
+    ce_s = []
+    for c in range(s):  # every row alike: label 0 left of the middle, 7 right of it; logit 7 = c, 14 others 0
+        log_z = math.log(14 + math.exp(c))
+        ce_s.append(log_z - (c if c >= 4 else 0.0))
+    torch.testing.assert_close(losses["loss_densepose_I"], torch.tensor(2.0 * sum(ce_i) / 2))
+    torch.testing.assert_close(losses["loss_densepose_U"], torch.tensor(0.5 * sum(sl_u)))
+    torch.testing.assert_close(losses["loss_densepose_V"], torch.tensor(0.5 * sum(sl_v)))
+    torch.testing.assert_close(losses["loss_densepose_S"], torch.tensor(3.0 * sum(ce_s) / s))
 
 
 def test_losses_perfect_prediction_is_zero_and_uv_uses_gt_part_channel():
