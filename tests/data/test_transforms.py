@@ -131,12 +131,23 @@ def test_empty_targets_survive_every_rule(fake_surface):
 
 
 def test_real_surface_flip_is_an_involution_and_swaps_parts():
+    """On the real surface, independently of `mirror_iuv`: each flipped point's body position is the reflection
+    of the original's through the body's sagittal plane (x -> -x), its part is the mirror table's, and image
+    position, coarse masks (mirror table, columns reversed) and box are flipped; twice is the identity."""
     surface = get_surface()
     t = _person_11()
     flip = T.HFlipTransform(WIDTH)
     once = _apply(flip, t, surface)
     assert once.i.tolist() == FINE_PART_MIRROR[t.i.numpy()].tolist()
-    _assert_same(once, _hflip_reference(t, WIDTH, surface))
+    assert not torch.equal(once.i, t.i)  # the example has lateral parts, so the flip must change labels
+    here = surface.surface_to_xyz(*surface.iuv_to_surface(t.i.numpy(), t.u.numpy(), t.v.numpy()))
+    there = surface.surface_to_xyz(*surface.iuv_to_surface(once.i.numpy(), once.u.numpy(), once.v.numpy()))
+    np.testing.assert_allclose(there * [-1, 1, 1], here, atol=0.01)  # within 1 cm: the charts' resolution
+    torch.testing.assert_close(once.x, WIDTH - t.x)
+    assert torch.equal(once.y, t.y)
+    assert torch.equal(once.coarse_masks, torch.from_numpy(COARSE_PART_MIRROR[t.coarse_masks.numpy()[:, ::-1]]))
+    x0, y0, x1, y1 = t.mask_box.tolist()
+    assert once.mask_box.tolist() == [WIDTH - x1, y0, WIDTH - x0, y1]
     twice = _apply(flip, once, surface)
     _assert_same(twice, t, atol=0.02)  # the surface's U,V mirror is exact up to its chart resolution
 
