@@ -4,10 +4,12 @@
     python train_net.py --config-file configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml
     python train_net.py --config-file CFG --num-gpus 2 MODEL.DEVICE cpu     # 2 gloo processes
     python train_net.py --config-file CFG --eval-only MODEL.WEIGHTS model_final.pth
+    python train_net.py --config-file CFG --eval-only MODEL.WEIGHTS W TEST.AUG.ENABLED True   # + flip/scale TTA
 
 `--num-gpus N` starts N processes (on CPU when MODEL.DEVICE is cpu).
 """
 import os
+from collections import OrderedDict
 
 import detectron2.utils.comm as comm
 from detectron2.config import get_cfg
@@ -21,6 +23,7 @@ from densepose_ext.data import DensePoseDatasetMapper
 from densepose_ext.engine import build_optimizer, launch
 from densepose_ext.evaluation import DensePoseCOCOEvaluator
 from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
+from densepose_ext.modeling.test_time_augmentation import build_densepose_tta
 from densepose_ext.teacher import build_densepose_train_mapper
 
 
@@ -53,6 +56,15 @@ class Trainer(DefaultTrainer):
             output_folder = os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
         return DensePoseCOCOEvaluator(cfg, dataset_name, output_folder)
 
+    @classmethod
+    def test_with_TTA(cls, cfg, model):
+        """Evaluate with TEST.AUG test-time augmentation (modeling/test_time_augmentation.py); results named <task>_TTA,
+        written under OUTPUT_DIR/inference_TTA (as detectron2's tools/train_net.py)."""
+        evaluators = [cls.build_evaluator(cfg, name, os.path.join(cfg.OUTPUT_DIR, "inference_TTA", name))
+                      for name in cfg.DATASETS.TEST]
+        res = cls.test(cfg, build_densepose_tta(cfg, model), evaluators)
+        return OrderedDict((k + "_TTA", v) for k, v in res.items())
+
 
 def build_config(args):
     cfg = get_cfg()
@@ -71,6 +83,8 @@ def main(args):
         checkpointer = DensePoseCheckpointer.from_config(cfg, model, cfg.OUTPUT_DIR)
         checkpointer.resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
         res = Trainer.test(cfg, model)
+        if cfg.TEST.AUG.ENABLED:
+            res.update(Trainer.test_with_TTA(cfg, model))
         if comm.is_main_process():
             verify_results(cfg, res)
         return res

@@ -45,10 +45,15 @@ def test_train_then_eval_only(data_root, tmp_path):
     assert all(rows[-1][k] > 0 for k in ("loss_densepose_I", "loss_densepose_U", "loss_densepose_S"))
     weights = out / "model_final.pth"
     assert weights.exists()
-    # The eval-only path loads the checkpoint, runs inference with the DensePose evaluator.
-    _train_net(data_root, tmp_path / "eval", "--eval-only", "MODEL.WEIGHTS", str(weights))
-    produced = [f for _, _, files in os.walk(tmp_path / "eval") for f in files]
+    # The eval-only path loads the checkpoint, runs inference with the DensePose evaluator, and again with
+    # flip + two-scale test-time augmentation (results under inference_TTA, tasks named *_TTA).
+    proc = _train_net(data_root, tmp_path / "eval", "--eval-only", "MODEL.WEIGHTS", str(weights),
+                      "TEST.AUG.ENABLED", "True", "TEST.AUG.MIN_SIZES", "(80, 96)", "TEST.AUG.MAX_SIZE", "160")
+    produced = [f for _, _, files in os.walk(tmp_path / "eval" / "inference") for f in files]
     assert any(f.endswith(".json") for f in produced), produced
+    produced_tta = [f for _, _, files in os.walk(tmp_path / "eval" / "inference_TTA") for f in files]
+    assert any(f.endswith(".json") for f in produced_tta), produced_tta
+    assert "_TTA" in proc.stdout + proc.stderr
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from detectron2.structures import Instances
 from densepose_ext.config import add_densepose_config
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
+from densepose_ext.modeling.test_time_augmentation import build_densepose_tta
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class BatchPredictor(DefaultPredictor):
         super().__init__(no_weights)
         self.cfg = cfg.clone()
         DensePoseCheckpointer.from_config(cfg, self.model).load(cfg.MODEL.WEIGHTS)
+        # TEST.AUG.ENABLED: detectron2-style test-time augmentation, which makes its views from the original image.
+        self.tta = build_densepose_tta(cfg, self.model) if cfg.TEST.AUG.ENABLED else None
 
     def predict_batch(self, images: Sequence[np.ndarray]) -> list[Instances]:
         """Predict a batch of images.
@@ -70,11 +73,11 @@ class BatchPredictor(DefaultPredictor):
         for image in images:
             if self.input_format == "RGB":
                 image = image[:, :, ::-1]
-            resized = self.aug.get_transform(image).apply_image(image)
+            resized = image if self.tta is not None else self.aug.get_transform(image).apply_image(image)
             tensor = torch.as_tensor(np.ascontiguousarray(resized.transpose(2, 0, 1)).astype("float32"))
             inputs.append({"image": tensor, "height": image.shape[0], "width": image.shape[1]})
         with torch.no_grad():
-            outputs = self.model(inputs)
+            outputs = (self.model if self.tta is None else self.tta)(inputs)
         return [out["instances"].to("cpu") for out in outputs]
 
 
