@@ -27,6 +27,27 @@ def chart_distance(i1, u1, v1, i2, u2, v2) -> np.ndarray:
     return np.where(same, d, WRONG_PART_DISTANCE_M)
 
 
+# The reference evaluator's per-part κ (metres), by body region of the ground-truth fine part: its
+# `Mean_Distances` indexed through `CoarseParts` (densepose_coco_evaluation.py), stated by part name here so that
+# tests do not read κ from the code under test.
+REFERENCE_KAPPA_BY_REGION = {
+    "torso": 0.351, "hand": 0.107, "foot": 0.126, "upper_leg": 0.237, "lower_leg": 0.173,
+    "upper_arm": 0.142, "lower_arm": 0.128, "head": 0.150,
+}
+PAPER_GLOBAL_KAPPA = 0.255
+
+
+def reference_kappa(part: int, mode: str) -> float:
+    """κ (metres) of a ground-truth point of fine part `part` (1..24): the paper's 0.255 for "global", the
+    reference's value for the part's body region (from the part's name) for "per-part"."""
+    from densepose_ext.surface.parts import FINE_PART_NAMES
+
+    if mode == "global":
+        return PAPER_GLOBAL_KAPPA
+    (value,) = [k for region, k in REFERENCE_KAPPA_BY_REGION.items() if region in FINE_PART_NAMES[part]]
+    return value
+
+
 def make_person(ann_id: int, image_id: int, bbox: list[float], num_points: int, seed: int) -> dict:
     """A person whose bbox has integer corners and w, h dividing 256, points on distinct cells of its box grid."""
     rng = np.random.default_rng(seed)

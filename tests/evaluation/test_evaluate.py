@@ -10,11 +10,10 @@ from pycocotools import mask as mask_utils
 
 from densepose_ext.evaluation.evaluate import evaluate_densepose, score_image
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
-from densepose_ext.evaluation.kappa import point_kappa
 from densepose_ext.evaluation.results_file import decode_arrays
 from densepose_ext.structures.results import DensePoseResult
 
-from .synthetic import ann_box, chart_distance, dataset, make_person, perfect_result, record
+from .synthetic import ann_box, chart_distance, dataset, make_person, perfect_result, record, reference_kappa
 
 METRICS = ("GPS", "GPSm", "IoU")
 
@@ -56,7 +55,7 @@ def test_displaced_prediction_scores_exp_of_distance(people, mode):
     person = people[0]
     result = shifted(perfect_result(person), 46)
     scores = score_image([person], [record(1, result, ann_box(person), 1.0)], (240, 320), mode, chart_distance, "gt")
-    kappa = point_kappa(np.asarray(person["dp_I"], int), mode)
+    kappa = np.array([reference_kappa(int(p), mode) for p in person["dp_I"]])
     expected = np.mean(np.exp(-d * d / (2 * kappa * kappa)))
     assert scores["GPS"][0, 0] == pytest.approx(expected, abs=1e-6)
     assert scores["IoU"][0, 0] == 1.0 and scores["GPSm"][0, 0] == pytest.approx(math.sqrt(expected), abs=1e-6)
@@ -203,7 +202,7 @@ def score_image_reference(annotated, records, kappa_mode, distance, frame):
                     np.array([uv[0, r, c]]),
                     np.array([uv[1, r, c]]),
                 )[0]
-                kappa = point_kappa(np.array([part]), kappa_mode)[0]
+                kappa = reference_kappa(part, kappa_mode)
                 total += math.exp(-(g_m**2) / (2 * kappa**2))
             gps[d, g] = total / len(ann["dp_x"])
     return gps

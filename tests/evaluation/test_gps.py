@@ -9,7 +9,7 @@ from densepose_ext.evaluation.distances import pair_distances
 from densepose_ext.evaluation.gps import gps_from_distances, gpsm, point_similarity
 from densepose_ext.evaluation.kappa import GLOBAL_KAPPA, describe_kappa, point_kappa
 
-from .synthetic import chart_distance
+from .synthetic import REFERENCE_KAPPA_BY_REGION, chart_distance, reference_kappa
 
 
 def gps_reference(dist, gt_parts, owner, num_gt, kappa_mode):
@@ -20,7 +20,7 @@ def gps_reference(dist, gt_parts, owner, num_gt, kappa_mode):
             points = [p for p in range(len(owner)) if owner[p] == j]
             total = 0.0
             for p in points:
-                kappa = point_kappa(np.array([gt_parts[p]]), kappa_mode)[0]
+                kappa = reference_kappa(int(gt_parts[p]), kappa_mode)
                 g = dist[d, p]
                 total += 0.0 if math.isinf(g) else math.exp(-g * g / (2 * kappa * kappa))
             out[d, j] = total / len(points) if points else 0.0
@@ -46,11 +46,12 @@ def test_displaced_point_scores_exp(mode):
 
 
 def test_per_part_kappa_table():
-    # Reference grouping: hands -> 0.107, feet -> 0.126, torso -> 0.351, head -> 0.150.
-    np.testing.assert_allclose(
-        point_kappa(np.array([1, 2, 3, 4, 5, 6, 23, 24]), "per-part"),
-        [0.351, 0.351, 0.107, 0.107, 0.126, 0.126, 0.150, 0.150],
-    )
+    """All 24 parts: κ of the part's body region as the reference evaluator groups them (hands 0.107, feet 0.126,
+    torso 0.351, head 0.150, upper/lower legs 0.237/0.173, upper/lower arms 0.142/0.128)."""
+    parts = np.arange(1, 25)
+    np.testing.assert_allclose(point_kappa(parts, "per-part"), [reference_kappa(int(p), "per-part") for p in parts])
+    assert point_kappa(parts, "global").tolist() == [0.255] * 24
+    assert sorted(set(point_kappa(parts, "per-part"))) == sorted(REFERENCE_KAPPA_BY_REGION.values())
     assert describe_kappa("global") == {"mode": "global", "value": 0.255}
     assert describe_kappa("per-part")["mode"] == "per-part"
 
