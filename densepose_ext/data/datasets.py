@@ -20,18 +20,21 @@ dataset_surface.py):
 
 Registration touches no file: the loader runs when the dataset is first requested. It reads the JSON,
 runs the validator's checks (validate.check_densepose_coco; a bad file raises DensePoseFormatError listing every
-problem), then builds detectron2 dataset dicts with `load_coco_json`, keeping per annotation its `id` and the
+problem), checks each image file against the JSON (image_file_problems, headers only), logs what training will
+ignore (validate.densepose_coco_warnings), then builds detectron2 dataset dicts with `load_coco_json`, keeping per annotation its `id` and the
 raw DensePose fields dp_x, dp_y, dp_I, dp_U, dp_V, dp_masks as in the JSON. A missing synthetic split raises
 FileNotFoundError with the exact command that generates it.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from typing import Dict, List, Optional
 
 from detectron2.data import DatasetCatalog, MetadataCatalog
+from PIL import Image, UnidentifiedImageError
 from detectron2.data.datasets import load_coco_json
 from detectron2.data.datasets.builtin_meta import (
     COCO_PERSON_KEYPOINT_FLIP_MAP,
@@ -42,7 +45,9 @@ from detectron2.data.datasets.builtin_meta import (
 from densepose_ext.surface.source import SurfaceSource
 
 from .dataset_surface import METADATA_KEY as SURFACE_METADATA_KEY
-from .validate import DP_POINT_FIELDS, check_densepose_coco
+from .validate import DP_POINT_FIELDS, DensePoseFormatError, Problem, check_densepose_coco, densepose_coco_warnings
+
+logger = logging.getLogger(__name__)
 
 DATA_ROOT_ENV = "DENSEPOSE_DATA"
 DEFAULT_DATA_ROOT = "datasets"
@@ -119,11 +124,46 @@ def load_densepose_coco_json(
     if image_list:
         data.setdefault("annotations", [])
     check_densepose_coco(data, json_file)
+    for warning in densepose_coco_warnings(data, json_file):
+        logger.warning(warning)
+    if not image_list:
+        problems = image_file_problems(data["images"], image_root)
+        if problems:
+            raise DensePoseFormatError(f"{json_file} (images under {image_root})", problems)
     dicts = load_coco_json(json_file, image_root, dataset_name, extra_annotation_keys=list(DENSEPOSE_ANNOTATION_KEYS))
     if image_list:
         for d in dicts:
             d["file_name"] = coco_image_path(image_root, os.path.basename(d["file_name"]), json_file)
     return dicts
+
+
+def _image_problem(path: str, root: str, width: int, height: int) -> Optional[tuple]:
+    """(expected, found) when the image file at `path` cannot be what the JSON says, else None."""
+    if not os.path.realpath(path).startswith(os.path.realpath(root) + os.sep):
+        return f"a file inside the image root {root}", f"a path leading outside it ({os.path.realpath(path)})"
+    if not os.path.isfile(path):
+        return "an existing image file", "a folder" if os.path.isdir(path) else f"no such file ({path})"
+    if os.path.getsize(path) == 0:
+        return "an image", f"an empty file ({path})"
+    try:
+        with Image.open(path) as header:
+            size = header.size
+    except (UnidentifiedImageError, Image.DecompressionBombError) as e:
+        return "an image", f"{path}: {e}"
+    if size != (width, height):
+        return f"the JSON's size {width}x{height}", f"a {size[0]}x{size[1]} image ({path})"
+    return None
+
+
+def image_file_problems(images: List[dict], image_root: str) -> List[Problem]:
+    """Problems of the image files a (validated) file's `images` name: leading outside `image_root` (`../`),
+    missing, empty, not an image, or of another size than the JSON's width x height. Reads image headers only."""
+    problems = []
+    for img in images:
+        found = _image_problem(os.path.join(image_root, img["file_name"]), image_root, img["width"], img["height"])
+        if found is not None:
+            problems.append(Problem(img["id"], None, "file_name", *found))
+    return problems
 
 
 def coco_image_path(coco_root: str, file_name: str, source: str) -> str:

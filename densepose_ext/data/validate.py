@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass
 from itertools import chain
@@ -27,6 +28,10 @@ from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence
 import numpy as np
 
 from densepose_ext.surface.parts import NUM_COARSE_PARTS, NUM_FINE_PARTS
+
+from densepose_ext.utils.cli_errors import UserInputError, run_cli
+
+from .rle_counts import rle_string_problems
 
 DP_POINT_FIELDS = ("dp_x", "dp_y", "dp_I", "dp_U", "dp_V")
 DP_MASK_SIZE = 256
@@ -59,16 +64,18 @@ class Problem:
         return f"{prefix}: {self.field}: expected {self.expected}, got {self.actual}"
 
 
-class DensePoseFormatError(ValueError):
-    """Raised for a DensePose-COCO file or dataset dict that breaks the format; lists the problems."""
+class DensePoseFormatError(UserInputError):
+    """Raised for a DensePose-COCO file or dataset dict that breaks the format; lists the problems (the first one
+    gives the UserInputError fields)."""
 
     def __init__(self, source: str, problems: Sequence[Problem]):
-        self.source = source
         self.problems = list(problems)
         shown = "\n  ".join(str(p) for p in self.problems[:MAX_PROBLEMS_IN_MESSAGE])
         more = len(self.problems) - MAX_PROBLEMS_IN_MESSAGE
         tail = f"\n  ... and {more} more (run `python -m densepose_ext.data.validate` on the file)" if more > 0 else ""
-        super().__init__(f"{source}: {len(self.problems)} DensePose-COCO format problem(s):\n  {shown}{tail}")
+        first = self.problems[0]
+        super().__init__(source, first.expected, first.actual, item=str(first).split(": expected")[0],
+                         message=f"{source}: {len(self.problems)} DensePose-COCO format problem(s):\n  {shown}{tail}")
 
     def __reduce__(self):
         # Rebuilt from its own arguments when pickled (multiprocessing), not from the formatted message.
@@ -210,12 +217,10 @@ def _value_problems(
 
 
 def _mask_problems(annotations: Sequence[dict], image_ids: Sequence[Hashable], problems: List[Problem]) -> None:
-    """dp_masks: NUM_COARSE_PARTS entries, each empty ([] or {}) or an RLE dict of size [256, 256].
-
-    Compressed `counts` strings are not decoded here (that would dominate the run time on real files);
-    uncompressed run-length lists are checked to cover the mask exactly.
-    """
+    """dp_masks: NUM_COARSE_PARTS entries, each empty ([] or {}) or an RLE dict of size [256, 256] whose run
+    lengths (a list, or a compressed string decoded by rle_counts.py) cover the mask exactly."""
     full = DP_MASK_SIZE * DP_MASK_SIZE
+    compressed: List[tuple] = []  # (where, field, counts string) of every compressed RLE
     for k, ann in enumerate(annotations):
         if "dp_masks" not in ann:
             continue
@@ -246,6 +251,14 @@ def _mask_problems(annotations: Sequence[dict], image_ids: Sequence[Hashable], p
                     Problem(*where, field + ".counts", "a compressed RLE string or a list of run lengths",
                             type(rle["counts"]).__name__)
                 )
+            else:
+                compressed.append((where, field + ".counts", rle["counts"]))
+    # pycocotools reads a string cut short as a smaller mask and foreign characters as garbage: decode all counts.
+    found = rle_string_problems([c for _, _, c in compressed], full)
+    for (where, field, _), problem in zip(compressed, found):
+        if problem is not None:
+            expected, actual = problem.split(", found ", 1)
+            problems.append(Problem(*where, field, expected, actual))
 
 
 def densepose_annotation_problems(annotations: Sequence[dict], image_ids: Sequence[Hashable]) -> List[Problem]:
@@ -302,7 +315,8 @@ def _image_problems(images: list, problems: List[Problem]) -> Dict[Hashable, tup
 
 
 def _bbox_ok(value: Any) -> bool:
-    return _all_numbers(value) and len(value) == 4 and value[2] >= 0 and value[3] >= 0
+    # A box of width or height 0 holds no pixel: detectron2 drops it with its DensePose points.
+    return _all_numbers(value) and len(value) == 4 and value[2] > 0 and value[3] > 0
 
 
 def _bbox_inside_problems(annotations: list, sizes: Dict[Hashable, tuple], problems: List[Problem]) -> None:
@@ -328,13 +342,56 @@ def _bbox_inside_problems(annotations: list, sizes: Dict[Hashable, tuple], probl
         )
 
 
-def validate_densepose_coco(data: Any) -> List[Problem]:
+def _id_and_category_problems(annotations: list, categories: list, allow_duplicate_ids: bool,
+                              problems: List[Problem]) -> None:
+    """Annotation ids unique (detectron2's loader asserts it); DensePose fields only on the person category."""
+    seen: Dict[Hashable, int] = {}
+    person = {c.get("id") for c in categories if isinstance(c, dict) and c.get("name") == "person"}
+    known = {c.get("id") for c in categories if isinstance(c, dict)}  # an unknown id is reported as such
+    for ann in annotations:
+        if not isinstance(ann, dict):
+            continue
+        ann_id = ann.get("id")
+        if _is_int(ann_id) and not allow_duplicate_ids:
+            seen[ann_id] = seen.get(ann_id, 0) + 1
+            if seen[ann_id] == 2:
+                problems.append(Problem(ann.get("image_id"), ann_id, "id", "unique annotation ids", "repeated"))
+        has_densepose = any(f in ann for f in DP_POINT_FIELDS + ("dp_masks",))
+        if has_densepose and ann.get("category_id") in known - person:
+            problems.append(Problem(ann.get("image_id"), ann_id, "category_id",
+                                    f"the person category {sorted(person)} on an annotation with dp_* fields",
+                                    _short(ann.get("category_id"))))
+
+
+def densepose_coco_warnings(data: Any, source: str) -> List[str]:
+    """What a valid file holds that training will not use, so nobody is surprised: no annotations at all, crowd
+    annotations with DensePose points (detectron2 drops crowd annotations)."""
+    if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
+        return []
+    warnings = []
+    if not data["annotations"] and data.get("images"):
+        warnings.append(f"{source}: annotations: an empty list: {len(data['images'])} images without any person")
+    crowd = [a.get("id") for a in data["annotations"] if isinstance(a, dict) and a.get("iscrowd") == 1
+             and a.get("dp_x")]
+    if crowd:
+        warnings.append(f"{source}: {len(crowd)} crowd annotation(s) with DensePose points, ids "
+                        f"{_short(crowd)}: crowd annotations are not trained on, their points are ignored")
+    return warnings
+
+
+def duplicate_ids_allowed(source: str) -> bool:
+    """detectron2's load_coco_json tolerates repeated annotation ids in files named *minival* only (the official
+    COCO 2014 minival files repeat some); the validator applies the same rule."""
+    return "minival" in os.path.basename(source)
+
+
+def validate_densepose_coco(data: Any, allow_duplicate_ids: bool = False) -> List[Problem]:
     """All format problems of a parsed DensePose-COCO JSON document (empty list: valid).
 
     Checks: top-level `images`/`annotations`/`categories`; image ids unique with file name and positive size;
-    annotations with an integer id (not required unique: the official COCO 2014 minival files repeat some,
-    and detectron2's loader accepts them there), `image_id` of an existing image, known `category_id`,
-    `bbox` [x, y, w, h] inside the image, `iscrowd` 0/1, `area` >= 0, `keypoints` a multiple of 3 long;
+    annotations with an integer id, unique unless `allow_duplicate_ids` (`duplicate_ids_allowed`), `image_id` of
+    an existing image, known `category_id` (the person category when the annotation has dp_* fields), `bbox`
+    [x, y, w, h] with w, h > 0 inside the image, `iscrowd` 0/1, `area` >= 0, `keypoints` a multiple of 3 long;
     and the DensePose fields (`densepose_annotation_problems`).
     """
     if not isinstance(data, dict):
@@ -361,7 +418,7 @@ def validate_densepose_coco(data: Any) -> List[Problem]:
             _field_problem(ann, "id", _is_int, "an integer id", where),
             _field_problem(ann, "image_id", lambda v: v in sizes, "the id of a listed image", where),
             _field_problem(ann, "category_id", lambda v: v in category_ids, f"one of {sorted(category_ids)}", where),
-            _field_problem(ann, "bbox", _bbox_ok, "[x, y, w, h] with 4 finite numbers, w, h >= 0", where),
+            _field_problem(ann, "bbox", _bbox_ok, "[x, y, w, h] with 4 finite numbers, w, h > 0", where),
             _field_problem(ann, "iscrowd", lambda v: _is_int(v) and v in (0, 1), "0 or 1", where),
             _field_problem(ann, "area", lambda v: _is_number(v) and v >= 0, "a number >= 0", where),
         ]
@@ -374,13 +431,14 @@ def validate_densepose_coco(data: Any) -> List[Problem]:
         objects.append(ann)
         object_image_ids.append(image_id)
     _bbox_inside_problems(annotations, sizes, problems)
+    _id_and_category_problems(annotations, data["categories"], allow_duplicate_ids, problems)
     problems.extend(densepose_annotation_problems(objects, object_image_ids))
     return problems
 
 
 def check_densepose_coco(data: Any, source: str) -> None:
     """Raises DensePoseFormatError listing every problem of `data` (parsed from `source`, named in the message)."""
-    problems = validate_densepose_coco(data)
+    problems = validate_densepose_coco(data, duplicate_ids_allowed(source))
     if problems:
         raise DensePoseFormatError(source, problems)
 
@@ -411,7 +469,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"{path}: cannot read JSON: {e}")
             failed = True
             continue
-        problems = validate_densepose_coco(data)
+        problems = validate_densepose_coco(data, duplicate_ids_allowed(path))
+        for warning in densepose_coco_warnings(data, path):
+            print(f"WARNING: {warning}")
         for problem in problems:
             print(f"{path}: {problem}")
         if problems:
@@ -423,4 +483,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main, "python -m densepose_ext.data.validate"))

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 
 from densepose_ext.data.validate import (
     DensePoseFormatError,
@@ -56,6 +57,20 @@ def _drop_images(data):
     del data["images"]
 
 
+def _densepose_on_a_dog(data):
+    data["categories"].append({"id": 2, "name": "dog"})
+    _ann(data, 11)["category_id"] = 2
+
+
+# A 256x256 mask with a rectangle, compressed by pycocotools.
+_RECTANGLE = np.zeros((256, 256), np.uint8, order="F")
+_RECTANGLE[40:200, 60:90] = 1
+_RECTANGLE_COUNTS = mask_utils.encode(_RECTANGLE)["counts"].decode()
+# Cut after a complete number (a character without the continuation bit 0x20): runs are lost, no number is broken.
+_CUT = next(_RECTANGLE_COUNTS[:k] for k in range(len(_RECTANGLE_COUNTS) // 2, 0, -1)
+            if not (ord(_RECTANGLE_COUNTS[k - 1]) - 48) & 0x20)
+
+
 # (mutation, expected (image_id, annotation_id, field), text that must appear in the message)
 BROKEN = {
     "missing dp_U": (_delete(11, "dp_U"), (1, 11, "dp_U"), "missing"),
@@ -78,7 +93,16 @@ BROKEN = {
     "mask short runs": (_set_mask(11, 6, {"size": [256, 256], "counts": [10, 20]}), (1, 11, "dp_masks[6].counts"),
                         "summing to 65536"),
     "bbox outside": (_set(12, "bbox", [50.0, 30.0, 40.0, 25.0]), (1, 12, "bbox"), "inside the 80x60 image"),
-    "bbox negative width": (_set(12, "bbox", [50.0, 30.0, -1.0, 25.0]), (1, 12, "bbox"), "w, h >= 0"),
+    "bbox negative width": (_set(12, "bbox", [50.0, 30.0, -1.0, 25.0]), (1, 12, "bbox"), "w, h > 0"),
+    "bbox zero width": (_set(12, "bbox", [50.0, 30.0, 0.0, 25.0]), (1, 12, "bbox"), "w, h > 0"),
+    "mask counts cut short": (_set_mask(11, 7, {"size": [256, 256], "counts": _CUT}),
+                              (1, 11, "dp_masks[7].counts"), "covering 65536 pixels"),
+    "mask counts cut in a number": (_set_mask(11, 7, {"size": [256, 256], "counts": _RECTANGLE_COUNTS[:2] + "o"}),
+                                    (1, 11, "dp_masks[7].counts"), "cut inside a number"),
+    "mask counts foreign characters": (_set_mask(11, 7, {"size": [256, 256], "counts": "0~1"}),
+                                       (1, 11, "dp_masks[7].counts"), "alphabet '0'..'o' only, got '~'"),
+    "repeated annotation id": (_set(21, "id", 11), (2, 11, "id"), "unique annotation ids"),
+    "DensePose on another category": (_densepose_on_a_dog, (1, 11, "category_id"), "the person category [1]"),
     "bbox missing": (_delete(21, "bbox"), (2, 21, "bbox"), "missing"),
     "unknown image": (_set(21, "image_id", 7), (7, 21, "image_id"), "the id of a listed image"),
     "unknown category": (_set(21, "category_id", 2), (2, 21, "category_id"), "one of [1]"),
@@ -106,7 +130,28 @@ def test_broken_copy_reports_the_right_problem(name):
 def test_repeated_annotation_ids_are_tolerated_like_detectron2_does_for_coco_minival():
     data = tiny_densepose_coco()
     _set(21, "id", 11)(data)
+    assert validate_densepose_coco(data, allow_duplicate_ids=True) == []
+    check_densepose_coco(data, "densepose_minival2014.json")  # detectron2's own rule: tolerated in *minival*
+    with pytest.raises(DensePoseFormatError, match="annotation 11: id: expected unique annotation ids"):
+        check_densepose_coco(data, "densepose_train2014.json")
+
+
+def test_a_whole_compressed_mask_passes():
+    data = tiny_densepose_coco()
+    _set_mask(11, 7, {"size": [256, 256], "counts": _RECTANGLE_COUNTS})(data)
     assert validate_densepose_coco(data) == []
+
+
+def test_what_training_ignores_is_warned_by_name(tmp_path, capsys):
+    data = tiny_densepose_coco()
+    _set(11, "iscrowd", 1)(data)
+    empty = dict(tiny_densepose_coco(), annotations=[])
+    for name, content in (("crowd.json", data), ("empty.json", empty)):
+        (tmp_path / name).write_text(json.dumps(content))
+    assert main([str(tmp_path / "crowd.json"), str(tmp_path / "empty.json")]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING: " in out and "crowd.json: 1 crowd annotation(s) with DensePose points, ids [11]" in out
+    assert "empty.json: annotations: an empty list" in out
 
 
 def test_every_problem_is_reported_and_named_in_the_error():
