@@ -9,22 +9,23 @@
 `--num-gpus N` starts N processes (on CPU when MODEL.DEVICE is cpu).
 """
 import os
+import sys
 from collections import OrderedDict
 
 import detectron2.utils.comm as comm
-from detectron2.config import get_cfg
 from detectron2.data import build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import DefaultTrainer, default_argument_parser, default_setup
 from detectron2.evaluation import verify_results
 
 import densepose_ext  # noqa: F401  (registers datasets, ROI heads, teacher, ...)
-from densepose_ext.config import add_densepose_config
+from densepose_ext.config_files import check_config_inputs, load_config
 from densepose_ext.data import DensePoseDatasetMapper
 from densepose_ext.engine import build_optimizer, launch
 from densepose_ext.evaluation import DensePoseCOCOEvaluator
 from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
 from densepose_ext.modeling.test_time_augmentation import build_densepose_tta
 from densepose_ext.teacher import build_densepose_train_mapper
+from densepose_ext.utils.cli_errors import run_cli
 
 
 class Trainer(DefaultTrainer):
@@ -67,10 +68,9 @@ class Trainer(DefaultTrainer):
 
 
 def build_config(args):
-    cfg = get_cfg()
-    add_densepose_config(cfg)
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
+    # Before anything is built: a bad file, key or value, or a reference feature not implemented here, is a
+    # UserInputError naming the file and the key (config_files.load_config).
+    cfg = load_config(args.config_file, args.opts)
     cfg.freeze()
     return cfg
 
@@ -93,9 +93,13 @@ def main(args):
     return trainer.train()
 
 
-if __name__ == "__main__":
-    args = default_argument_parser().parse_args()
+def cli(argv=None) -> None:
+    """The command line. The config and what it names are checked here, once, before `launch` starts processes."""
+    args = default_argument_parser().parse_args(argv)
     print("Command Line Args:", args)
+    cfg = build_config(args)
+    # --resume loads OUTPUT_DIR's last checkpoint when there is one, so MODEL.WEIGHTS may legitimately be unused.
+    check_config_inputs(cfg, args.config_file, weights=not args.resume)
     launch(
         main,
         args.num_gpus,
@@ -103,5 +107,9 @@ if __name__ == "__main__":
         machine_rank=args.machine_rank,
         dist_url=args.dist_url,
         args=(args,),
-        device=build_config(args).MODEL.DEVICE,
+        device=cfg.MODEL.DEVICE,
     )
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(cli, "train_net.py"))

@@ -6,11 +6,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
-from detectron2.config import CfgNode, get_cfg
+from detectron2.config import CfgNode
 from detectron2.engine import DefaultPredictor
 from detectron2.structures import Instances
 
-from densepose_ext.config import add_densepose_config
+from densepose_ext.config_files import load_config
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
 from densepose_ext.modeling.test_time_augmentation import build_densepose_tta
@@ -20,17 +20,17 @@ logger = logging.getLogger(__name__)
 
 def setup_inference_cfg(config_file: str, weights: str, opts: Sequence[str] = (),
                         device: Optional[str] = None, min_score: Optional[float] = None) -> CfgNode:
-    """A frozen inference config: DensePose keys, `config_file`, `opts` (KEY VALUE pairs), then the flags.
+    """A frozen inference config: DensePose keys, `config_file`, `opts` (KEY VALUE pairs), validated
+    (config_files.load_config: UserInputError naming the file and the key), then the flags.
 
     Args:
         device: torch device for MODEL.DEVICE ("cpu", "cuda", "cuda:1"); None keeps the config's value,
             except that a CUDA device on a machine without CUDA falls back to "cpu" with a warning.
         min_score: when set, becomes the test-time box score threshold of the ROI heads.
     """
-    cfg = get_cfg()
-    add_densepose_config(cfg)
-    cfg.merge_from_file(config_file)
-    cfg.merge_from_list(list(opts))
+    # Before the model is built: a bad file, key or value, or a reference feature not implemented here, is a
+    # UserInputError naming the file and the key.
+    cfg = load_config(config_file, opts)
     cfg.MODEL.WEIGHTS = weights
     if device is not None:
         cfg.MODEL.DEVICE = device
