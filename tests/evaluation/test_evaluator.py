@@ -106,15 +106,34 @@ def test_resized_test_image_scores_as_the_original(registered, tmp_path):
 
 
 def test_results_print_as_detectron2_tables(registered, tmp_path, caplog):
+    """detectron2's own consumer of evaluator results prints one copypaste table per task, with our numbers: two of
+    three people found, each the top-scored detection of its image, so AR = 200/3 and AP = 100 * 67/101 (recall
+    2/3 at precision 1 covers 67 of COCO's 101 recall points); their 120 of the 200 points are exact."""
+    import logging
+
     from detectron2.evaluation.testing import print_csv_format
 
     results = run_evaluator(registered, {1, 3}, tmp_path)
-    print_csv_format(results)  # detectron2's own consumer of evaluator results: every value a float
-    assert all(isinstance(v, float) for task in results.values() for v in task.values())
+    with caplog.at_level(logging.INFO, logger="detectron2.evaluation.testing"):
+        print_csv_format(results)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("copypaste: ")]
+    tables = {lines[k][len("copypaste: Task: "):]: (lines[k + 1], lines[k + 2])
+              for k in range(len(lines)) if lines[k].startswith("copypaste: Task: ")}
+    assert {"densepose_GPS", "densepose_GPSm", "densepose_IoU", "densepose_pointwise", "bbox"} <= set(tables)
+    for task in ("densepose_GPS", "densepose_GPSm", "densepose_IoU", "bbox"):
+        names, values = (line[len("copypaste: "):].split(",") for line in tables[task])
+        row = dict(zip(names, values))
+        assert row["AP"] == f"{6700 / 101:.4f}" and row["AP50"] == f"{6700 / 101:.4f}", task
+        if task != "bbox":
+            assert row["AR"] == f"{200 / 3:.4f}", task
+    names, values = (line[len("copypaste: "):].split(",") for line in tables["densepose_pointwise"])
+    assert dict(zip(names, values))["AUC10"] == "60.0000"  # 120 of 200 points predicted exactly, in percent
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
-def test_same_report_for_model_outputs_on_gpu_and_cpu(registered, tmp_path):
+def test_same_report_for_detections_held_on_the_gpu_and_cpu(registered, tmp_path):
+    """The evaluator takes a model's outputs where the model left them (on the GPU) and reports as for the same
+    outputs on the CPU. The model computing them on the GPU is compared with the CPU in tests/modeling/test_gpu.py."""
     cpu = run_evaluator(registered, {1, 2, 3}, tmp_path / "cpu")
     gpu = run_evaluator(registered, {1, 2, 3}, tmp_path / "gpu", device="cuda")
     # as JSON text: the box task holds NaN (no small people), which never equals itself
@@ -123,7 +142,9 @@ def test_same_report_for_model_outputs_on_gpu_and_cpu(registered, tmp_path):
 
 
 def test_cli_reproduces_the_evaluator_from_its_files(registered, tmp_path, monkeypatch, capsys):
-    run_evaluator(registered, {1, 2, 3}, tmp_path)
+    """From the evaluator's results file, the CLI finds the known answers of two exact detections of three
+    people (AR 200/3, AP 100 * 67/101, AUC10 0.8: 160 of 200 points exact), and the evaluator's whole report."""
+    run_evaluator(registered, {1, 2}, tmp_path)
     evaluator_report = json.loads((tmp_path / REPORT_FILE).read_text())
     monkeypatch.setattr(cli, "surface_distance", lambda *args: chart_distance)
     gt_file = str(registered[2] / "gt.json")
@@ -143,11 +164,15 @@ def test_cli_reproduces_the_evaluator_from_its_files(registered, tmp_path, monke
             str(tmp_path / "rcp.png"),
         ]
     )
+    written = json.loads((tmp_path / "cli.json").read_text())
+    for metric in ("GPS", "GPSm", "IoU"):
+        assert written[metric]["AP"] == pytest.approx(6700 / 101) and written[metric]["AR"] == pytest.approx(200 / 3)
+    assert written["pointwise"]["AUC10"] == pytest.approx(0.8, abs=1e-6)
+    assert written["kappa"]["mode"] == "per-part"
     for key in ("GPS", "GPSm", "IoU", "pointwise", "kappa"):
-        assert report[key] == evaluator_report[key], key
-    assert json.loads((tmp_path / "cli.json").read_text())["GPS"]["AP"] == pytest.approx(100.0)
+        assert report[key] == evaluator_report[key] == written[key], key
     printed = capsys.readouterr().out
-    assert "kappa=per-part" in printed and "GPSm" in printed and "100.00" in printed
+    assert "kappa=per-part" in printed and "GPSm" in printed and f"{6700 / 101:.2f}" in printed
     assert (tmp_path / "rcp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
