@@ -10,7 +10,7 @@ from detectron2.utils.events import EventStorage
 
 from densepose_ext.modeling.inference import DensePoseChartPredictions
 from densepose_ext.modeling.losses import densepose_chart_losses
-from densepose_ext.structures.targets import DensePoseList
+from densepose_ext.structures.targets import DensePoseList, DensePoseTargets
 
 from .tiny import REPO, blob_dataset, densepose_cfg
 
@@ -259,3 +259,61 @@ def test_densepose_off_is_a_plain_standard_roi_heads():
                   pred_classes=torch.zeros(1, dtype=torch.long), scores=torch.ones(1))
     (out,) = heads.forward_with_given_boxes(_features(blob_dataset(1), 64), [d])
     assert not out.has("pred_densepose")
+
+
+def _smooth_feature_field(channels, shift_px, image_size, seed=0):
+    """{p2..p6: (1, C, H/s, W/s)}: one smooth random field of image px, sampled at each level's cell centres
+    ((c + 1/2) s), of the image translated by `shift_px` (the field at x - shift): a translated scene."""
+    g = torch.Generator().manual_seed(seed)
+    freq = torch.rand(channels, 2, generator=g) * 0.15
+    phase = torch.rand(channels, generator=g) * 6.28
+    features = {}
+    for k in range(2, 7):
+        s = 2**k
+        centres = (torch.arange(image_size // s, dtype=torch.float32) + 0.5) * s - shift_px
+        y, x = torch.meshgrid(centres, centres, indexing="ij")
+        features[f"p{k}"] = torch.sin(freq[:, 0, None, None] * x + freq[:, 1, None, None] * y + phase[:, None, None])[None]
+    return features
+
+
+def test_translated_person_gets_translated_predictions_and_the_same_losses():
+    """Pooled features are aligned with the ROI frame the losses sample: shifting the scene, the person's box and
+    its annotated points by 64 px (a whole number of cells at every FPN level) leaves the raw DensePose outputs and
+    every loss unchanged; shifting the box alone does not."""
+    cfg = densepose_cfg("configs/synth/densepose_rcnn_R_18ish_FPN_cpu.yaml")
+    heads = build_roi_heads(cfg, {f"p{k}": ShapeSpec(channels=64, stride=2**k) for k in range(2, 7)})
+    size, shift = 256, 64.0
+    here, there = _smooth_feature_field(64, 0.0, size), _smooth_feature_field(64, shift, size)
+    (person,) = blob_dataset(1, size=(96, 96))  # the person's targets, in the 96 px image it was drawn in
+    (t,) = list(person["instances"].gt_densepose)
+    box = person["instances"].gt_boxes.tensor + 20.0
+    t = DensePoseTargets(x=t.x + 20, y=t.y + 20, i=t.i, u=t.u, v=t.v, coarse_masks=t.coarse_masks,
+                         mask_box=t.mask_box + 20)
+    moved = DensePoseTargets(x=t.x + shift, y=t.y + shift, i=t.i, u=t.u, v=t.v, coarse_masks=t.coarse_masks,
+                             mask_box=t.mask_box + shift)
+
+    def proposals(b, targets):
+        p = Instances((size, size), proposal_boxes=Boxes(b), gt_boxes=Boxes(b), gt_classes=torch.zeros(1, dtype=torch.long))
+        p.gt_densepose = DensePoseList([targets])
+        return [p]
+
+    def detections(b):
+        return [Instances((size, size), pred_boxes=Boxes(b), pred_classes=torch.zeros(1, dtype=torch.long),
+                          scores=torch.ones(1))]
+
+    with torch.no_grad():
+        heads.eval()
+        raw = heads.forward_with_given_boxes(here, detections(box))[0].pred_densepose.outputs
+        raw_moved = heads.forward_with_given_boxes(there, detections(box + shift))[0].pred_densepose.outputs
+        raw_box_only = heads.forward_with_given_boxes(here, detections(box + shift))[0].pred_densepose.outputs
+        heads.train()
+        losses = heads._forward_densepose(here, proposals(box, t))
+        losses_moved = heads._forward_densepose(there, proposals(box + shift, moved))
+        losses_box_only = heads._forward_densepose(here, proposals(box + shift, moved))
+    for name in ("coarse_segm", "fine_segm", "u", "v"):
+        torch.testing.assert_close(getattr(raw_moved, name), getattr(raw, name), atol=1e-5, rtol=0)
+    assert (raw_box_only.fine_segm - raw.fine_segm).abs().max() > 1e-2
+    assert sorted(losses) == ["loss_densepose_I", "loss_densepose_S", "loss_densepose_U", "loss_densepose_V"]
+    for name, value in losses.items():
+        torch.testing.assert_close(losses_moved[name], value, atol=1e-5, rtol=1e-5, msg=name)
+    assert any(abs(losses_box_only[n].item() - v.item()) > 1e-3 for n, v in losses.items())
