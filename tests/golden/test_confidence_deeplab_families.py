@@ -14,6 +14,7 @@ import torch
 from detectron2.data import transforms as T
 
 from .fixtures import (
+    FROM_CONFIG,
     MIN_LABEL_AGREEMENT,
     NUM_IMAGES,
     UV_TOLERANCE,
@@ -24,8 +25,8 @@ from .fixtures import (
     label_agreement,
     max_uv_error_where_labels_agree,
     npz,
+    reference_weights,
 )
-from .test_checkpoint import _FROM_CONFIG, _pkl
 from .test_configs import test_config_equals_the_references_merged_config as check_config_equals_reference
 
 # family -> the confidence outputs its predictor adds
@@ -56,8 +57,8 @@ def test_config_equals_the_references_merged_config(family):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_checkpoint_fills_every_tensor_of_the_selected_head_and_predictor(family):
     model = golden_model(family)
-    state = {k: v for k, v in model.state_dict().items() if k not in _FROM_CONFIG}
-    reference = _pkl(family)
+    state = {k: v for k, v in model.state_dict().items() if k not in FROM_CONFIG}
+    reference = reference_weights(family)
     assert sorted(state) == sorted(reference)  # 0 missing, 0 unexpected
     assert [k for k in reference if not np.array_equal(state[k].numpy(), reference[k])] == []
     head = "DensePoseDeepLabHead" if "_DL_" in family else "DensePoseV1ConvXHead"
