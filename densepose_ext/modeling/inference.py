@@ -23,6 +23,7 @@ Conversion of one detection with box (x0, y0, x1, y1) (`densepose_chart_inferenc
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, fields, replace
 from typing import Any, List, Sequence, Tuple, Union
 
@@ -132,7 +133,7 @@ class DensePoseChartPredictions:
         return DensePoseChartPredictions(replace(self.outputs, **changed), self.rule)
 
     def __getitem__(self, item: Index) -> "DensePoseChartPredictions":
-        if isinstance(item, int):  # keep the detection dimension, as Instances does
+        if isinstance(item, numbers.Integral):  # int or numpy integer: keep the detection dimension, as Instances does
             item = [item]
         return self._map_tensors(lambda t: t[item])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Sequence, Tuple, Union
 
@@ -74,7 +75,7 @@ class DensePoseResultList:
         return iter(self.results)
 
     def __getitem__(self, item: Any) -> Union[DensePoseResult, "DensePoseResultList"]:
-        if isinstance(item, int):
+        if isinstance(item, numbers.Integral):  # int and numpy integers alike: one result
             return self.results[item]
         if isinstance(item, slice):
             return DensePoseResultList(self.results[item])

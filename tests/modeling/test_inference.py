@@ -1,6 +1,7 @@
 """Outputs -> per-person results in the box frame; results container and its encoding."""
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -115,6 +116,8 @@ def test_predictions_field_follows_instances_indexing_and_converts_with_the_fina
     assert r0.labels.shape == (8, 8) and r0.labels.eq(1).all()
     assert r2.labels.shape == (17, 4) and r2.labels.eq(3).all()
     assert len(kept[0].pred_densepose) == 1 and len(Instances.cat([kept, kept]).pred_densepose) == 4
+    for index in (1, np.int64(1)):  # an integer of either kind keeps the detection dimension
+        assert kept.pred_densepose[index].outputs.fine_segm.shape == (1, 25, 4, 4)
     assert torch.equal(kept.to("cpu").pred_densepose.outputs.fine_segm, kept.pred_densepose.outputs.fine_segm)
 
 
@@ -151,7 +154,7 @@ def test_encode_decode_reject_bad_input():
 def test_result_list_indexing_matches_a_list():
     results = [_random_result(seed=k) for k in range(4)]
     lst = DensePoseResultList(results)
-    assert lst[2] is results[2]
+    assert lst[2] is results[2] and lst[np.int64(2)] is results[2] and lst[-1] is results[3]
     assert [r is s for r, s in zip(lst[1:3], results[1:3])] == [True, True]
     assert [r is results[k] for r, k in zip(lst[torch.tensor([True, False, False, True])], (0, 3))] == [True] * 2
     assert [r is results[k] for r, k in zip(lst[torch.tensor([3, 1])], (3, 1))] == [True] * 2
