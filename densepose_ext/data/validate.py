@@ -436,9 +436,13 @@ def validate_densepose_coco(data: Any, allow_duplicate_ids: bool = False) -> Lis
     return problems
 
 
-def check_densepose_coco(data: Any, source: str) -> None:
-    """Raises DensePoseFormatError listing every problem of `data` (parsed from `source`, named in the message)."""
-    problems = validate_densepose_coco(data, duplicate_ids_allowed(source))
+def check_densepose_coco(data: Any, source: str, allow_duplicate_ids: Optional[bool] = None) -> None:
+    """Raises DensePoseFormatError listing every problem of `data` (parsed from `source`, named in the message).
+    Repeated annotation ids are refused as detectron2's loader refuses them (`duplicate_ids_allowed(source)`)
+    unless `allow_duplicate_ids` says otherwise (the evaluator matches people, not ids)."""
+    if allow_duplicate_ids is None:
+        allow_duplicate_ids = duplicate_ids_allowed(source)
+    problems = validate_densepose_coco(data, allow_duplicate_ids)
     if problems:
         raise DensePoseFormatError(source, problems)
 

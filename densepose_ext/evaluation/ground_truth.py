@@ -34,7 +34,7 @@ class DensePoseGroundTruth:
     """
 
     def __init__(self, dataset: dict[str, Any], source: str = "<ground truth>") -> None:
-        check_densepose_coco(dataset, source)
+        check_densepose_coco(dataset, source, allow_duplicate_ids=True)  # minival repeats ids; people are matched
         self.source = source
         self.category_id = self._person_category(dataset["categories"], source)
         self.image_sizes: dict[int, tuple[int, int]] = {

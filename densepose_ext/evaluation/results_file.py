@@ -14,6 +14,8 @@ a result read back differs from the model output by at most 1/510 in chart units
 from __future__ import annotations
 
 import json
+import logging
+import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,6 +23,9 @@ import numpy as np
 
 from densepose_ext.inference_io.atomic import atomic_write_bytes
 from densepose_ext.structures.results import DensePoseResult, decode, encode
+from densepose_ext.utils.cli_errors import UserInputError
+
+logger = logging.getLogger(__name__)
 
 _RECORD_FIELDS = {"image_id": int, "category_id": int, "bbox": list, "score": (int, float), "densepose": dict}
 
@@ -60,8 +65,15 @@ def check_records(records: Any, source: str) -> list[dict[str, Any]]:
             if not isinstance(rec.get(field) if isinstance(rec, dict) else None, kind):
                 actual = rec.get(field) if isinstance(rec, dict) else rec
                 raise ValueError(f"{source}: record {k}: field {field!r}: expected {kind}, got {str(actual)[:80]!r}")
-        if len(rec["bbox"]) != 4:
-            raise ValueError(f"{source}: record {k}: field 'bbox': expected [x, y, w, h], got {rec['bbox']!r}")
+        box = rec["bbox"]
+        if len(box) != 4 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in box) \
+                or box[2] < 0 or box[3] < 0:
+            raise UserInputError(source, "[x, y, w, h] of finite numbers with w, h >= 0", repr(box),
+                                 item=f"record {k}: field 'bbox'")
+        if not math.isfinite(rec["score"]):
+            raise UserInputError(source, "a finite score", repr(rec["score"]), item=f"record {k}: field 'score'")
+    if not records:
+        logger.warning("%s: an empty list of detections: every AP will be 0", source)
     return records
 
 
