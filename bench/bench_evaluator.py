@@ -11,7 +11,7 @@ explicitly: the evaluator has no default surface); ``--distance toy`` replaces t
 closed-form metric to separate the evaluator's own cost from the geodesic engine's.
 ``seconds`` is wall time, ``cpu_seconds`` this process's CPU time (the fairer figure on a shared machine);
 ``peak_rss_growth_mb`` is the evaluator's memory on top of the process (inputs, torch, the surface tables).
-Target (issue 7): 1,000 people x 120 points in < 10 s on 2 cores, < 500 MB.
+Target: 1,000 people x 120 points in < 10 s on 2 cores, < 500 MB.
 """
 
 from __future__ import annotations

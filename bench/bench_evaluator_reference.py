@@ -16,7 +16,7 @@ per image, results decoded from their PNGs). Memory: peak growth of anonymous re
 the process allocates) and of file-backed resident memory (``RssFile``: pages of the mapped distance file that
 were read, shared with the page cache; reclaimable), and the whole process's peak (``VmHWM``: torch, the inputs and
 those file pages included). ``--pdist loaded`` reads the matrix with pickle.load instead, as before.
-Reference figures to compare with (issue 17, same scene): 11.4 s and 3.7 GB.
+Reference figures to compare with (same scene): 11.4 s and 3.7 GB.
 """
 
 from __future__ import annotations

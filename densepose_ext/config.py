@@ -136,7 +136,7 @@ def add_densepose_config(cfg: CN) -> None:
     h.CASCADE.USE_KEYPOINTS = False
     h.CASCADE.NUM_STACKED_CONVS = 8
 
-    # ---- evaluation (keys of the reference; the evaluator helper reads them) ----
+    # ---- evaluation (keys of the reference; DensePoseCOCOEvaluator reads them) ----
     _C.DENSEPOSE_EVALUATION = CN()
     _C.DENSEPOSE_EVALUATION.TYPE = "iou"
     _C.DENSEPOSE_EVALUATION.STORAGE = "none"

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO / "configs" / "demo" / "densepose_rcnn_R_18ish_FPN_finetune.yaml"  # from the shipped model
 SCRATCH_CONFIG = REPO / "configs" / "demo" / "densepose_rcnn_R_18ish_FPN_demo.yaml"  # from random weights
 VAL_DATASET = "densepose_demo_val"
-# The accuracy the demo model must reach on the val split (issue 11), global kappa.
+# The accuracy the demo model must reach on the val split, global kappa.
 FLOOR = {"GPS AP": 20.0, "AUC30": 0.4}
 # The val images apply_net is shown (held out: the val split has its own seed).
 NUM_SHOWN_VAL_IMAGES = 4

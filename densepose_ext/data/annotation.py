@@ -2,7 +2,7 @@
 
 Frames: `dp_x`, `dp_y` are in the box-256 frame, [0, 256) relative to the top-left of `bbox`;
 image x = bbox_x + dp_x * bbox_w / 256 (and likewise y), continuous image px (pixel centres at +0.5), the
-same factor 256 in training and evaluation (FORMATS.md). The 14 `dp_masks` RLEs (256x256, box frame) become
+same factor 256 in training and evaluation (docs/DATA.md, "What the mapper produces"). The 14 `dp_masks` RLEs (256x256, box frame) become
 one label image (0 background, 1..14 coarse parts, see surface/parts.py) over the box.
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ one. The dataset loader (datasets.py) and the mapper (dataset_mapper.py) run the
 `check_densepose_coco` on the whole file, the mapper calls `densepose_annotation_problems` on the annotations
 of one image, so a dataset registered from a user's own loader fails just as clearly.
 
-Format (see FORMATS.md): `dp_x`, `dp_y` are point positions in the box-256 frame, [0, 256) relative to the
+Format (docs/DATA.md): `dp_x`, `dp_y` are point positions in the box-256 frame, [0, 256) relative to the
 top-left of `bbox`; `dp_I` fine part labels 1..24 (integer-valued floats); `dp_U`, `dp_V` chart coordinates
 in [0, 1]; `dp_masks` 14 coarse-part entries, each empty or a COCO RLE of size [256, 256].
 

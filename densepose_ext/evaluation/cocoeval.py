@@ -1,7 +1,7 @@
 """COCO matching and AP/AR accumulation (pycocotools' COCOeval) over any precomputed instance similarity.
 
 GPS, GPSm and mask IoU all follow the COCO keypoint protocol with their similarity in place of OKS
-(FORMATS.md): thresholds 0.50:0.05:0.95, 101 recall points, at most 20 detections per image, areas
+(docs/evaluation.md): thresholds 0.50:0.05:0.95, 101 recall points, at most 20 detections per image, areas
 all / medium / large. pycocotools does the greedy matching, crowd/ignore handling and accumulation; we only
 hand it the (detections x ground truth) similarity of each image.
 """

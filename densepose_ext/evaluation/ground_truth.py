@@ -1,7 +1,7 @@
 """DensePose-COCO ground truth as the evaluator needs it: the person category, image sizes, and per image the
 people annotated with DensePose points versus the ones that are only ignore regions.
 
-Input is the DensePose-COCO JSON (FORMATS.md) already parsed into a dict; it is checked with the data
+Input is the DensePose-COCO JSON (docs/DATA.md) already parsed into a dict; it is checked with the data
 module's validator (every problem named with image, annotation, field, expected, actual). As in the reference
 evaluator, an annotation counts ("annotated") when it has the field ``dp_x``; the others (people without points,
 crowds) are ignored ground truth (reference_matching.py says what a detection on them becomes).

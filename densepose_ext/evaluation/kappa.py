@@ -1,6 +1,6 @@
 """The normalising constant κ of the Geodesic Point Similarity, global or per part.
 
-GPS scores a point ``exp(-g^2 / (2 κ^2))`` for a geodesic error ``g`` in metres (FORMATS.md, "Metrics").
+GPS scores a point ``exp(-g^2 / (2 κ^2))`` for a geodesic error ``g`` in metres (docs/evaluation.md, "Other definitions").
 Two definitions are in use and both are available here, the only place they are defined:
 
 - ``"global"``: the paper's single κ = 0.255 m (a point scores 0.5 at ~30 cm).

@@ -1,6 +1,6 @@
 """The DensePose part vocabulary: fine parts (I), coarse parts (dp_masks) and their mirror maps.
 
-Numbering follows DensePose-COCO (see FORMATS.md). "Right"/"left" are the person's own sides.
+Numbering follows DensePose-COCO (its `dp_I` and the order of its 14 `dp_masks`). "Right"/"left" are the person's own sides.
 Label 0 is background in both vocabularies.
 """
 from __future__ import annotations

@@ -27,7 +27,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 S1X = "densepose_rcnn_R_50_FPN_s1x"
 LEGACY = "densepose_rcnn_R_50_FPN_s1x_legacy"
 NUM_IMAGES = 3
-# Reference-identical results (issue 16): share of identical labels, and U/V tolerance where labels agree.
+# Reference-identical results: share of identical labels, and U/V tolerance where labels agree.
 MIN_LABEL_AGREEMENT = 0.999
 UV_TOLERANCE = 1e-3
 

