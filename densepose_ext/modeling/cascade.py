@@ -119,12 +119,12 @@ def auxiliary_input_channels(cfg) -> int:
 
 
 def build_densepose_cascade(cfg, pooled_channels: int) -> Optional[DensePoseCascadeStage]:
-    """The second stage for `cfg`, or None when CASCADE.ENABLED is False.
+    """The second stage for `cfg` (already checked by `validate_cascade_config`, which DensePoseROIHeads runs
+    first), or None when CASCADE.ENABLED is False.
 
     Args:
         pooled_channels: channels of the first stage's ROIAlign features.
     """
-    validate_cascade_config(cfg)
     h = cfg.MODEL.ROI_DENSEPOSE_HEAD
     if not h.CASCADE.ENABLED:
         return None
