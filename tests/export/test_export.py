@@ -18,7 +18,7 @@ from tests.golden.fixtures import S1X, golden_cfg
 from tests.golden.fixtures import image as golden_image
 from tests.modeling.tiny import tiny_cfg
 
-HAS_ONNXRUNTIME = importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None
+HAS_ONNXRUNTIME = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxscript", "onnxruntime"))
 # Acceptance of issue 23: labels >= 99.9 % equal, U/V within 1e-4. Boxes: bit-identical through TorchScript (same
 # kernels); onnxruntime's kernels round float32 differently, so there the boxes agree to 1e-3 px.
 MIN_LABEL_AGREEMENT = 0.999
@@ -45,7 +45,7 @@ def _reference():
 
 MODELS = {"cpu_recipe": _cpu_recipe, "reference_R_50_FPN_s1x": _reference}
 FORMATS = ["torchscript", pytest.param("onnx", marks=pytest.mark.skipif(
-    not HAS_ONNXRUNTIME, reason="onnx/onnxruntime not installed (optional extra: pip install -e '.[export]')"))]
+    not HAS_ONNXRUNTIME, reason="onnx/onnxscript/onnxruntime not installed (optional extra: pip install -e '.[export]')"))]
 
 
 def _eager(model, image_bgr, model_input):
