@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from densepose_ext.inference_io.commands import dump
+from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.inference_io.predictor import BatchPredictor, detections_predictor, setup_inference_cfg
 from densepose_ext.inference_io.records import load_record
 from densepose_ext.utils.cli_errors import run_cli
@@ -153,11 +154,20 @@ def test_batch_predictor_matches_detectron2_default_predictor(weights):
     images = [np.random.default_rng(s).integers(0, 255, (48, 64, 3), dtype=np.uint8) for s in (0, 1)]
     single = [predictor(image)["instances"] for image in images]  # detectron2's own __call__
     batched = predictor.predict_batch(images)
+    assert [len(one) for one in single] == [len(both) for both in batched] == [3, 3]
     for one, both in zip(single, batched):
         torch.testing.assert_close(both.pred_boxes.tensor, one.pred_boxes.tensor, atol=1e-3, rtol=1e-4)
         torch.testing.assert_close(both.scores, one.scores, atol=1e-4, rtol=1e-4)
-        torch.testing.assert_close(both.pred_densepose.outputs.fine_segm, one.pred_densepose.outputs.fine_segm,
-                                   atol=1e-4, rtol=1e-4)
+        for name in ("coarse_segm", "fine_segm", "u", "v"):  # every raw map, in the ROI frame of its own box
+            torch.testing.assert_close(getattr(both.pred_densepose.outputs, name),
+                                       getattr(one.pred_densepose.outputs, name), atol=1e-4, rtol=1e-4)
+        # The results users get (part labels and chart U/V over each box, image px frame) agree by value.
+        mine, theirs = ImageDetections.from_instances(both), ImageDetections.from_instances(one)
+        assert mine.image_size == theirs.image_size == (48, 64)
+        for labels, ref_labels, uv, ref_uv in zip(mine.labels, theirs.labels, mine.uv, theirs.uv):
+            assert labels.shape == ref_labels.shape and (labels > 0).any()
+            np.testing.assert_array_equal(labels, ref_labels)
+            np.testing.assert_allclose(uv, ref_uv, atol=1e-4)
 
 
 def test_interrupted_real_dump_resumes(tmp_path, weights):
