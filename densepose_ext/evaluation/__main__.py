@@ -23,7 +23,6 @@ Prints a table; ``--out`` writes the JSON report, ``--plot`` the RCP curve and p
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Optional, Sequence
 
@@ -39,6 +38,8 @@ from densepose_ext.evaluation.report import format_table, plot_rcp
 from densepose_ext.evaluation.reference_results import load_any_results
 from densepose_ext.evaluation.results_file import write_json
 from densepose_ext.surface.source import SURFACE_BACKENDS, SurfaceSource
+from densepose_ext.utils.cli_errors import run_cli
+from densepose_ext.utils.json_file import read_json
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -95,6 +96,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help="with --surface smpl: the SMPL-based DensePose geometry files (default: $DENSEPOSE_SMPL_DIR)",
     )
     args = parser.parse_args(argv)
+    if args.dense_stride < 1:
+        parser.error(f"--dense-stride: expected an integer >= 1, found {args.dense_stride}")
     args.surface_source = _surface_source(parser, args)
     try:  # the convention measured in, resolved once: the surface's own when --geodesic is not given
         args.geodesic = surface_geodesic(args.surface_source.backend, args.geodesic, field="--geodesic")
@@ -125,8 +128,7 @@ def _surface_source(parser: argparse.ArgumentParser, args: argparse.Namespace) -
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
-    with open(args.gt) as f:
-        dataset = json.load(f)
+    dataset = read_json(args.gt, "a DensePose-COCO annotation file (JSON)")
     gt = DensePoseGroundTruth(dataset, args.gt)
     dense = DenseTruth.beside(args.gt, dataset, args.dense_stride) if args.dense == "auto" else None
     report = evaluate_densepose(
@@ -149,7 +151,4 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, OSError) as e:
-        sys.exit(f"error: {e}")
+    sys.exit(run_cli(main, "python -m densepose_ext.evaluation"))

@@ -15,6 +15,7 @@ Everything is float64 numpy on the host: results do not depend on the device the
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from typing import Any, NamedTuple, Optional
 
@@ -36,6 +37,9 @@ from densepose_ext.evaluation.reference_results import GRID_KEY, reference_grid_
 from densepose_ext.evaluation.results_file import decode_arrays
 from densepose_ext.evaluation.sampling import sample_results
 from densepose_ext.surface.source import SurfaceSource
+from densepose_ext.utils.cli_errors import UserInputError
+
+logger = logging.getLogger(__name__)
 
 POINTWISE_MATCH_IOU = 0.5
 MAX_DETECTIONS_PER_IMAGE = 20
@@ -75,15 +79,21 @@ def surface_distance(source: SurfaceSource, geodesic: Optional[str] = None) -> D
 def _top_detections(gt: DensePoseGroundTruth, records: list[dict], source: str) -> dict[int, list[tuple[int, dict]]]:
     """Per image, its person detections as (detection id, record), best score first, at most 20 (COCO keeps no
     more; a stable sort as COCOeval's). Detection ids are 1 + the record's index in ``records``. Records of other
-    categories are no DensePose detections; the report counts them as ``num_other_category_records``."""
+    categories are no DensePose detections: warned, and counted in the report as ``num_other_category_records``."""
     by_image: dict[int, list[tuple[int, dict]]] = defaultdict(list)
+    others = []
     for k, rec in enumerate(records):
         if rec["image_id"] not in gt.image_sizes:
-            raise ValueError(
-                f"{source}: record {k}: field 'image_id': {rec['image_id']} is not an image of {gt.source}"
-            )
+            raise UserInputError(source, f"an image id of {gt.source}", str(rec["image_id"]),
+                                 item=f"record {k}: field 'image_id'")
         if rec["category_id"] == gt.category_id:
             by_image[rec["image_id"]].append((k + 1, rec))
+        else:
+            others.append(k)
+    if others:
+        logger.warning("%s: %d detection(s) of category %s, not the ground truth's person category %d (first: "
+                       "record %d): not evaluated", source, len(others),
+                       sorted({records[k]["category_id"] for k in others}), gt.category_id, others[0])
     return {
         image_id: [
             dets[j] for j in np.argsort([-d[1]["score"] for d in dets], kind="mergesort")[:MAX_DETECTIONS_PER_IMAGE]

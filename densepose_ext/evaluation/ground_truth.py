@@ -19,6 +19,7 @@ import numpy as np
 
 from densepose_ext.data.validate import check_densepose_coco
 from densepose_ext.evaluation.sampling import gt_points_to_image
+from densepose_ext.utils.cli_errors import UserInputError
 
 
 class DensePoseGroundTruth:
@@ -54,10 +55,8 @@ class DensePoseGroundTruth:
             return persons[0]
         if len(categories) == 1:
             return categories[0]["id"]
-        raise ValueError(
-            f"{source}: field categories: expected one category named 'person' (or a single category), "
-            f"got {categories!r}"
-        )
+        raise UserInputError(source, "one category named 'person' (or a single category)", repr(categories)[:200],
+                             item="field 'categories'")
 
     def image_ids(self) -> list[int]:
         return sorted(self.image_sizes)

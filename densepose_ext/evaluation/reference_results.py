@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from densepose_ext.evaluation.results_file import check_records, load_results
+from densepose_ext.utils.cli_errors import UserInputError
 
 REFERENCE_SUFFIXES = (".pth", ".npz")
 GRID_KEY = "labels_uv_uint8"
@@ -57,24 +58,23 @@ def _load_pth(path: Path) -> list:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as err:
-        raise ValueError(f"{path}: expected a torch.save zip archive (coco_densepose_predictions.pth), got {err}")
+        raise UserInputError(path, "a torch.save zip archive (coco_densepose_predictions.pth)", str(err)) from err
     with archive:
         pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
         if len(pickles) != 1:
-            raise ValueError(f"{path}: expected one '<name>/data.pkl' in the archive, found {pickles}")
+            raise UserInputError(path, "one '<name>/data.pkl' in the archive", str(pickles))
         root = pickles[0][: -len("data.pkl")]
 
         class Unpickler(pickle.Unpickler):
             def find_class(self, module: str, name: str) -> Any:
                 if (module, name) not in _PTH_GLOBALS:
-                    raise ValueError(f"{path}: expected the reference's DensePose results (globals "
-                                     f"{sorted('.'.join(k) for k in _PTH_GLOBALS)}), found {module}.{name}")
+                    raise UserInputError(path, f"the reference's DensePose results (globals "
+                                         f"{sorted('.'.join(k) for k in _PTH_GLOBALS)})", f"{module}.{name}")
                 return _PTH_GLOBALS[(module, name)]
 
             def persistent_load(self, pid: tuple) -> np.ndarray:  # ("storage", dtype, key, location, numel)
                 if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
-                    raise ValueError(f"{path}: expected tensor storages ('storage', type, key, device, size), "
-                                     f"got {pid!r}")
+                    raise UserInputError(path, "tensor storages ('storage', type, key, device, size)", repr(pid))
                 _, dtype, key, _, numel = pid
                 return np.frombuffer(archive.read(f"{root}data/{key}"), dtype)[:numel]
 
@@ -86,8 +86,8 @@ def _pth_records(path: Path) -> list[dict[str, Any]]:
     for k, rec in enumerate(_load_pth(path)):
         result = rec.get("densepose") if isinstance(rec, dict) else None
         if not isinstance(result, _QuantizedResult) or GRID_KEY not in result.state:
-            raise ValueError(f"{path}: record {k}: field 'densepose': expected a DensePoseChartResultQuantized with "
-                             f"{GRID_KEY}, got {type(result).__name__}")
+            raise UserInputError(path, f"a DensePoseChartResultQuantized with {GRID_KEY}", type(result).__name__,
+                                 item=f"record {k}: field 'densepose'")
         out.append(dict(rec, densepose={GRID_KEY: result.state[GRID_KEY]}))
     return out
 
@@ -98,12 +98,12 @@ def _npz_records(path: Path) -> list[dict[str, Any]]:
                   "labels_uv_uint8_flat")
         missing = [f for f in fields if f not in z.files]
         if missing:
-            raise ValueError(f"{path}: missing arrays {missing} (has {sorted(z.files)})")
+            raise UserInputError(path, f"arrays {list(fields)}", f"{missing} missing (has {sorted(z.files)})")
         a = {f: z[f] for f in fields}
     offsets, shapes = a["labels_uv_uint8_offset"], a["labels_uv_uint8_shape"]
     if len(offsets) != len(a["image_id"]) + 1 or offsets[-1] != len(a["labels_uv_uint8_flat"]):
-        raise ValueError(f"{path}: array 'labels_uv_uint8_offset': expected {len(a['image_id']) + 1} offsets ending "
-                         f"at {len(a['labels_uv_uint8_flat'])}, got {len(offsets)} ending at {offsets[-1]}")
+        raise UserInputError(path, f"{len(a['image_id']) + 1} offsets ending at {len(a['labels_uv_uint8_flat'])}",
+                             f"{len(offsets)} ending at {offsets[-1]}", item="array 'labels_uv_uint8_offset'")
     return [
         {"image_id": int(a["image_id"][k]), "category_id": int(a["category_id"][k]), "bbox": a["bbox"][k].tolist(),
          "score": float(a["score"][k]),
@@ -115,11 +115,11 @@ def _npz_records(path: Path) -> list[dict[str, Any]]:
 def _check_grid(rec: dict[str, Any], k: int, source: Path) -> None:
     grid = rec["densepose"][GRID_KEY]
     if not isinstance(grid, np.ndarray) or grid.dtype != np.uint8 or grid.ndim != 3 or grid.shape[0] != 3:
-        raise ValueError(f"{source}: record {k}: field '{GRID_KEY}': expected uint8 [3, H, W], got "
-                         f"{getattr(grid, 'dtype', type(grid).__name__)} {getattr(grid, 'shape', '')}")
+        raise UserInputError(source, "uint8 [3, H, W]", f"{getattr(grid, 'dtype', type(grid).__name__)} "
+                             f"{getattr(grid, 'shape', '')}", item=f"record {k}: field '{GRID_KEY}'")
     if grid[0].max(initial=0) > 24:
-        raise ValueError(f"{source}: record {k}: field '{GRID_KEY}': expected part labels 0..24 in channel 0, "
-                         f"got up to {grid[0].max()}")
+        raise UserInputError(source, "part labels 0..24 in channel 0", f"up to {grid[0].max()}",
+                             item=f"record {k}: field '{GRID_KEY}'")
 
 
 def load_reference_results(path: str, person_category_id: int) -> list[dict[str, Any]]:
@@ -132,8 +132,8 @@ def load_reference_results(path: str, person_category_id: int) -> list[dict[str,
     records = _npz_records(source) if source.suffix == ".npz" else _pth_records(source)
     for k, rec in enumerate(records):
         if rec.get("category_id") != 0:
-            raise ValueError(f"{source}: record {k}: field 'category_id': expected 0 (the contiguous id of the "
-                             f"person class), got {rec.get('category_id')!r}")
+            raise UserInputError(source, "0 (the contiguous id of the person class)", repr(rec.get("category_id")),
+                                 item=f"record {k}: field 'category_id'")
         rec["category_id"] = person_category_id
         rec["bbox"] = [float(v) for v in rec["bbox"]]
     check_records(records, str(source))

@@ -24,6 +24,7 @@ import numpy as np
 from densepose_ext.inference_io.atomic import atomic_write_bytes
 from densepose_ext.structures.results import DensePoseResult, decode, encode
 from densepose_ext.utils.cli_errors import UserInputError
+from densepose_ext.utils.json_file import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +58,21 @@ def result_records(
 
 
 def check_records(records: Any, source: str) -> list[dict[str, Any]]:
-    """Raise ValueError naming the file, record and field of the first malformed record; return ``records``."""
+    """Raise UserInputError naming the file, record and field of the first malformed record; return ``records``.
+    The ``densepose`` field is only checked to be a dict here (check_densepose decodes it)."""
     if not isinstance(records, list):
-        raise ValueError(f"{source}: expected a JSON list of detection records, got {type(records).__name__}")
+        raise UserInputError(source, "a JSON list of detection records", type(records).__name__)
     for k, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise UserInputError(source, "a detection record (a JSON object)", str(rec)[:80], item=f"record {k}")
+        if rec.get("densepose", {}) is None:
+            raise UserInputError(source, "the detection's DensePose result (docs/FORMAT_results.md)",
+                                 "null: a detection without DensePose data", item=f"record {k}: field 'densepose'")
         for field, kind in _RECORD_FIELDS.items():
-            if not isinstance(rec.get(field) if isinstance(rec, dict) else None, kind):
-                actual = rec.get(field) if isinstance(rec, dict) else rec
-                raise ValueError(f"{source}: record {k}: field {field!r}: expected {kind}, got {str(actual)[:80]!r}")
+            if not isinstance(rec.get(field), kind) or isinstance(rec.get(field), bool):
+                names = " or ".join(t.__name__ for t in (kind if isinstance(kind, tuple) else (kind,)))
+                raise UserInputError(source, f"a JSON {names}", repr(rec.get(field))[:80],
+                                     item=f"record {k}: field {field!r}")
         box = rec["bbox"]
         if len(box) != 4 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in box) \
                 or box[2] < 0 or box[3] < 0:
@@ -77,15 +85,27 @@ def check_records(records: Any, source: str) -> list[dict[str, Any]]:
     return records
 
 
+def check_densepose(records: list[dict[str, Any]], source: str) -> None:
+    """Decode each record's ``densepose`` (structures.results.decode checks the format: fields, an 8-bit 3-channel
+    PNG of the declared size, part labels 0..24); raise UserInputError naming the file and the record."""
+    for k, rec in enumerate(records):
+        try:
+            decode(rec["densepose"])
+        except UserInputError as e:
+            item = f"record {k}: field 'densepose'" + (f": {e.item}" if e.item else "")
+            raise UserInputError(source, e.expected, e.found, item=item) from e
+
+
 def write_json(path: str, obj: Any) -> None:
     """Write ``obj`` as JSON atomically: a reader sees the old file or the complete new one, never a part."""
     atomic_write_bytes(Path(path), json.dumps(obj).encode("utf-8"))
 
 
 def load_results(path: str) -> list[dict[str, Any]]:
-    """Read and check a results file."""
-    with open(path) as f:
-        return check_records(json.load(f), path)
+    """Read and check a results file (every record, its DensePose result decoded)."""
+    records = check_records(read_json(path, "a JSON list of detection records (docs/FORMAT_results.md)"), path)
+    check_densepose(records, path)
+    return records
 
 
 def decode_arrays(densepose: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -9,7 +9,9 @@ image px (x0 + (c + 0.5) * (x1 - x0) / W, y0 + (r + 0.5) * (y1 - y0) / H). See d
 from __future__ import annotations
 
 import base64
+import binascii
 import io
+import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Sequence, Tuple, Union
@@ -17,6 +19,11 @@ from typing import Any, Dict, Iterator, List, Sequence, Tuple, Union
 import numpy as np
 import torch
 from PIL import Image
+
+from densepose_ext.surface.parts import NUM_FINE_PARTS
+from densepose_ext.utils.cli_errors import UserInputError
+
+RECORD = "DensePose result record"  # what decode's errors name; a caller with a file re-raises naming it
 
 
 def box_resolution(box: Union[Sequence[float], torch.Tensor]) -> tuple[int, int]:
@@ -130,21 +137,53 @@ def encode(result: DensePoseResult, box: Union[Sequence[float], torch.Tensor, np
     return record
 
 
+def _iuv_array(data: Any) -> np.ndarray:
+    """(H, W, 3) uint8 of an encoded IUV PNG; UserInputError for what is not a base64 8-bit 3-channel PNG."""
+    item = "field 'iuv_png'"
+    expected = "a base64 PNG with 3 8-bit channels (I, U, V)"
+    if not isinstance(data, str):
+        raise UserInputError(RECORD, expected, type(data).__name__, item=item)
+    try:
+        image = Image.open(io.BytesIO(base64.b64decode(data, validate=True)))
+        image.load()
+    except (binascii.Error, OSError, Image.DecompressionBombError) as e:  # not base64, not a PNG, cut short
+        raise UserInputError(RECORD, expected, f"no readable PNG ({e})", item=item) from e
+    if image.format != "PNG" or image.mode != "RGB":
+        bands = len(image.getbands())
+        raise UserInputError(RECORD, expected, f"a {image.format} of mode {image.mode} ({bands} channel"
+                             f"{'s' if bands != 1 else ''}{': no U, V' if bands < 3 else ''})", item=item)
+    return np.asarray(image)
+
+
 def decode(record: Dict[str, Any]) -> Tuple[DensePoseResult, torch.Tensor]:
     """Inverse of `encode`: (result, box (4,) float32 XYXY image px); U, V quantised to multiples of 1/255.
-    Raises ValueError naming the field on bad input."""
+    Raises UserInputError (source RECORD, item the field) on a record that is not of this format: a missing
+    field, a box that is not 4 finite numbers, a PNG that is not 8-bit 3-channel (a 1-channel grid has no U/V),
+    not of its `size`, or with a part label above 24."""
+    expected = "a dict with fields 'box', 'size', 'iuv_png' (docs/FORMAT_results.md)"
+    if not isinstance(record, dict):
+        raise UserInputError(RECORD, expected, "null: no DensePose data" if record is None else repr(record)[:80])
     for key in ("box", "size", "iuv_png"):
         if key not in record:
-            raise ValueError(f"DensePose result record: missing field {key!r} (has {sorted(record)})")
-    box = torch.tensor(record["box"], dtype=torch.float32)
-    if box.shape != (4,):
-        raise ValueError(f"DensePose result record: field 'box': expected [x0, y0, x1, y1], got {record['box']!r}")
-    iuv = np.asarray(Image.open(io.BytesIO(base64.b64decode(record["iuv_png"]))).convert("RGB"))
-    h, w = (int(s) for s in record["size"])
+            raise UserInputError(RECORD, expected, f"no field {key!r} (has {sorted(record)})")
+    box_values = record["box"]
+    if not (isinstance(box_values, (list, tuple)) and len(box_values) == 4
+            and all(isinstance(v, numbers.Real) and math.isfinite(v) for v in box_values)):
+        raise UserInputError(RECORD, "[x0, y0, x1, y1] of 4 finite numbers", repr(box_values)[:80],
+                             item="field 'box'")
+    box = torch.tensor(box_values, dtype=torch.float32)
+    size = record["size"]
+    if not (isinstance(size, (list, tuple)) and len(size) == 2
+            and all(isinstance(s, numbers.Integral) and s >= 1 for s in size)):
+        raise UserInputError(RECORD, "[H, W] of two integers >= 1", repr(size)[:80], item="field 'size'")
+    h, w = size
+    iuv = _iuv_array(record["iuv_png"])
     if iuv.shape != (h, w, 3):
-        raise ValueError(
-            f"DensePose result record: field 'iuv_png' is {iuv.shape[1]}x{iuv.shape[0]}, size says {w}x{h}"
-        )
+        raise UserInputError(RECORD, f"a PNG of the record's size {w}x{h} (W x H)",
+                             f"{iuv.shape[1]}x{iuv.shape[0]}", item="field 'iuv_png'")
+    if iuv[..., 0].max(initial=0) > NUM_FINE_PARTS:
+        raise UserInputError(RECORD, f"part labels 0..{NUM_FINE_PARTS} in channel 0 (I)",
+                             f"label {int(iuv[..., 0].max())}", item="field 'iuv_png'")
     iuv_t = torch.from_numpy(iuv.copy()).permute(2, 0, 1)
     confidences = {name: torch.from_numpy(np.frombuffer(base64.b64decode(data), "<f4").reshape(h, w).copy())
                    for name, data in record.get("confidences", {}).items()}
