@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import yaml
 from detectron2.config import CfgNode, get_cfg
 from detectron2.data import DatasetCatalog
+from detectron2.utils.file_io import PathManager
 
 from densepose_ext.config import add_densepose_config, validate_densepose_config
 from densepose_ext.utils.cli_errors import UserInputError
@@ -76,6 +77,8 @@ def check_config_file(path: str, _chain: Sequence[str] = ()) -> None:
     """Raise UserInputError naming the file (and line or key) for what detectron2 cannot merge or would merge
     wrongly; see the module docstring. `path` and every local `_BASE_` it names are read; URLs are left to
     detectron2."""
+    if "://" in path:  # e.g. densepose_ext://<shipped model>.yaml: detectron2's PathManager knows the file
+        path = PathManager.get_local_path(path)
     real = os.path.realpath(path)
     if real in _chain:
         cycle = " -> ".join([*_chain[_chain.index(real):], real])
@@ -156,17 +159,22 @@ def check_config_inputs(cfg: CfgNode, source: str, weights: bool = True) -> None
     `weights`), a dataset of DATASETS.TRAIN / DATASETS.TEST not in detectron2's DatasetCatalog. `source` names the
     config in messages."""
     if weights and cfg.MODEL.WEIGHTS:
-        _check_weights_file(cfg.MODEL.WEIGHTS, source)
-    registered = set(DatasetCatalog.list())
+        check_weights_file(cfg.MODEL.WEIGHTS, source, item="MODEL.WEIGHTS")
     for key in ("TRAIN", "TEST"):
         for name in cfg.DATASETS[key]:
-            if name not in registered:
-                raise UserInputError(source, f"a registered dataset, one of {sorted(registered)}", repr(name),
-                                     item=f"DATASETS.{key}")
+            check_dataset_name(name, source, item=f"DATASETS.{key}")
 
 
-def _check_weights_file(weights: str, source: str) -> None:
+def check_dataset_name(name: str, source: str, item: Optional[str] = None) -> None:
+    """Raise UserInputError naming `source` (a config file or an option) unless `name` is a registered dataset."""
+    registered = DatasetCatalog.list()
+    if name not in registered:
+        raise UserInputError(source, f"a registered dataset, one of {sorted(registered)}", repr(name), item=item)
+
+
+def check_weights_file(weights: str, source: str, item: Optional[str] = None) -> None:
+    """Raise UserInputError naming `source` unless `weights` is an existing local file or a URL."""
     if "://" not in weights and not os.path.isfile(weights):
         found = "a folder" if os.path.isdir(weights) else "no such file"
         raise UserInputError(source, "an existing checkpoint file (.pth / .pkl) or a URL", f"{weights!r}: {found}",
-                             item="MODEL.WEIGHTS")
+                             item=item)

@@ -12,6 +12,7 @@ from densepose_ext.inference_io.inputs import (IMAGE_EXTENSIONS, VIDEO_EXTENSION
                                                count_frames, iter_frames, resolve_inputs, video_fps)
 from densepose_ext.inference_io.runner import PredictFn, RunSummary, run
 from densepose_ext.inference_io.sinks import DumpSink, ImageSink, IUVSink, Renderer, Sink, VideoSink
+from densepose_ext.utils.output_location import check_output_folder, regular_file_above
 from densepose_ext.vis.visualizers import build_visualizer
 
 logger = logging.getLogger(__name__)
@@ -29,26 +30,16 @@ def _execute(sources: Sequence[InputSource], predict: PredictFn, sinks: Sequence
     return summary
 
 
-def _regular_file_above(path: Path) -> Optional[Path]:
-    """The first existing regular file among the folders `path` would be created in, if any."""
-    for parent in path.absolute().parents:
-        if parent.is_file():
-            return parent
-    return None
-
-
 def check_output(path: str, option: str, is_file: bool, inputs: Sequence[InputSource] = ()) -> None:
     """Refuse an output location that would change or lose a user's file: a folder (`is_file` False) that is a
     regular file, a location under a regular file, or an output file that already exists (an input included)."""
-    target = Path(path)
-    blocker = _regular_file_above(target)
+    if not is_file:
+        check_output_folder(path, option)
+        return
+    blocker = regular_file_above(path)
     if blocker is not None:
         raise InputError(option, "a location inside folders", f"{path!r}, under the regular file {str(blocker)!r}")
-    if not target.exists():
-        return
-    if not is_file and not target.is_dir():
-        raise InputError(option, "a folder (created if missing)", f"the existing file {path!r}")
-    if is_file:
+    if Path(path).exists():
         is_input = any(os.path.samefile(path, src.path) for src in inputs if os.path.exists(src.path))
         found = f"{path!r}, the INPUT itself" if is_input else f"the existing file {path!r}"
         raise InputError(option, "a new file name (an existing file is never overwritten)", found)

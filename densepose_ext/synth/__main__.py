@@ -9,14 +9,33 @@ from __future__ import annotations
 import argparse
 import sys
 
+PROG = "python -m densepose_ext.synth"
+
 
 def parse_size(text: str) -> tuple[int, int]:
-    """'640x480' (width x height) -> (480, 640) as (height, width)."""
+    """'640x480' (width x height) -> (480, 640) as (height, width), each at least generate.MIN_SIZE."""
+    from densepose_ext.synth.generate import MIN_SIZE
+
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, found {text!r}")
+    if min(width, height) < MIN_SIZE:
+        raise argparse.ArgumentTypeError(f"expected a width and height of at least {MIN_SIZE} px, found {text!r}")
     return height, width
+
+
+def _at_least(minimum: int):
+    """argparse type: an integer >= `minimum`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, found {text!r}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, found {value}")
+        return value
+    return parse
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,26 +51,27 @@ def main(argv: list[str] | None = None) -> None:
         migrate_main(argv[1:])
         return
     parser = argparse.ArgumentParser(
-        prog="python -m densepose_ext.synth",
+        prog=PROG,
         description="Render a DensePose-Synth dataset (DensePose-COCO format, see docs/FORMAT_synth.md).",
         epilog="`python -m densepose_ext.synth contact-sheet --help`: the annotated sample sheet; "
                "`python -m densepose_ext.synth migrate --help`: rewrite a folder of an earlier format.")
     parser.add_argument("--out", required=True, help="output folder (resumed if it exists)")
-    parser.add_argument("--num-images", type=int, required=True)
+    parser.add_argument("--num-images", type=_at_least(0), required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=parse_size, default=(480, 640), help="WIDTHxHEIGHT, default 640x480")
-    parser.add_argument("--workers", type=int, default=1, help="processes (output does not depend on it)")
+    parser.add_argument("--workers", type=_at_least(1), default=1, help="processes (output does not depend on it)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    from densepose_ext.synth.generate import SynthArgumentError, generate
+    from densepose_ext.synth.generate import generate
+    from densepose_ext.utils.output_location import check_output_folder
 
-    try:
-        coco = generate(args.out, args.num_images, seed=args.seed, size=args.size, workers=args.workers,
-                        progress=not args.no_progress)
-    except SynthArgumentError as e:
-        parser.error(str(e))
+    check_output_folder(args.out, "--out")
+    coco = generate(args.out, args.num_images, seed=args.seed, size=args.size, workers=args.workers,
+                    progress=not args.no_progress)
     print(f"{args.out}: {len(coco['images'])} images, {len(coco['annotations'])} annotations")
 
 
 if __name__ == "__main__":
-    main()
+    from densepose_ext.utils.cli_errors import run_cli
+
+    sys.exit(run_cli(main, PROG))

@@ -12,13 +12,22 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from densepose_ext.utils.cli_errors import UserInputError
+
 FORMAT_VERSION = 2
 CONFIG_FILE = "synth_config.json"
 DENSE_DIR = "dense"
 
 
-class SynthFormatError(ValueError):
-    """A DensePose-Synth folder of another format version than this code reads."""
+class SynthFormatError(UserInputError):
+    """A DensePose-Synth folder of another format version than this code reads (its synth_config.json is the
+    source, its field 'format_version' the item)."""
+
+    def __init__(self, path: str | os.PathLike, expected: str, found: str):
+        super().__init__(str(path), expected, found, item="field 'format_version'")
+
+    def __reduce__(self):
+        return type(self), (self.source, self.expected, self.found)
 
 
 def dense_paths(root: str | os.PathLike, stem: str) -> tuple[Path, Path]:
@@ -35,7 +44,7 @@ def folder_format_version(root: str | os.PathLike) -> Optional[int]:
         return None
     version = json.loads(path.read_text()).get("format_version")
     if not isinstance(version, int):
-        raise SynthFormatError(f"{path}: field 'format_version': expected an integer, got {version!r}")
+        raise SynthFormatError(path, "an integer", repr(version))
     return version
 
 
@@ -46,8 +55,8 @@ def check_dense_format(root: str | os.PathLike) -> None:
         return
     if version < FORMAT_VERSION:
         raise SynthFormatError(
-            f"{Path(root) / CONFIG_FILE}: field 'format_version': expected {FORMAT_VERSION}, got {version}: its "
-            f"{DENSE_DIR}/*_IUV.png have R = I, not the reference's B = I; run "
+            Path(root) / CONFIG_FILE, str(FORMAT_VERSION),
+            f"{version}: its {DENSE_DIR}/*_IUV.png have R = I, not the reference's B = I; run "
             f"`python -m densepose_ext.synth migrate {root}` (rewrites them in place) or regenerate the folder")
-    raise SynthFormatError(f"{Path(root) / CONFIG_FILE}: field 'format_version': expected {FORMAT_VERSION}, got "
+    raise SynthFormatError(Path(root) / CONFIG_FILE, str(FORMAT_VERSION),
                            f"{version}, written by a newer densepose_ext; update it")

@@ -33,14 +33,19 @@ from densepose_ext.synth.dataset_format import (CONFIG_FILE, DENSE_DIR, FORMAT_V
                                                 check_dense_format, dense_paths)
 from densepose_ext.synth.render import render
 from densepose_ext.synth.scene import sample_scene
+from densepose_ext.utils.cli_errors import UserInputError
+from densepose_ext.utils.output_location import check_output_folder
 from densepose_ext.vis.iuv_image import iuv_png_bytes
 
 PERSON_CATEGORY = {"id": 1, "name": "person", "supercategory": "person",
                    "keypoints": list(COCO_KEYPOINT_NAMES), "skeleton": [list(e) for e in COCO_SKELETON]}
 
 
-class SynthArgumentError(ValueError):
-    """Invalid generation arguments, or an output folder written with other ones."""
+MIN_SIZE = 16  # px, the smallest image height or width rendered
+
+
+class SynthArgumentError(UserInputError):
+    """Invalid generation arguments, or an output folder written with other ones or in another format."""
 
 
 def image_stem(index: int) -> str:
@@ -107,11 +112,11 @@ def _check_config(out: Path, config: dict) -> None:
         try:  # resuming into a folder of another format would mix two IUV layouts
             check_dense_format(out)
         except SynthFormatError as e:
-            raise SynthArgumentError(str(e)) from e
+            raise SynthArgumentError(e.source, e.expected, e.found, item=e.item) from e
         old = json.loads(path.read_text())
         if old != config:
-            raise SynthArgumentError(f"{path}: this folder was generated with {old}, not {config}; "
-                             "use a new --out folder or the same arguments to resume")
+            raise SynthArgumentError(path, f"the arguments this folder was generated with, {old}",
+                                     f"{config}; use a new --out folder or the same arguments to resume")
     else:
         _write(path, json.dumps(config, indent=1).encode())
 
@@ -166,9 +171,10 @@ def generate(out: str | os.PathLike, num_images: int, seed: int = 0, size: tuple
     size = (height, width). Returns the merged COCO dict."""
     for name, value, ok, expected in (("num_images", num_images, num_images >= 0, ">= 0"),
                                       ("workers", workers, workers >= 1, ">= 1"),
-                                      ("size", size, min(size) >= 16, "(height, width) >= 16 px")):
+                                      ("size", size, min(size) >= MIN_SIZE, f"(height, width) >= {MIN_SIZE} px")):
         if not ok:
-            raise SynthArgumentError(f"{name}: expected {expected}, got {value}")
+            raise SynthArgumentError(name, expected, str(value))
+    check_output_folder(out, "out")
     out = Path(out)
     for sub in ("images", DENSE_DIR, "meta", "shards"):
         (out / sub).mkdir(parents=True, exist_ok=True)

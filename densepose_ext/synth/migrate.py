@@ -33,6 +33,7 @@ from tqdm import tqdm
 from densepose_ext.inference_io.atomic import atomic_write_bytes, remove_stale_temporaries
 from densepose_ext.surface.parts import NUM_FINE_PARTS
 from densepose_ext.synth.dataset_format import CONFIG_FILE, DENSE_DIR, FORMAT_VERSION, folder_format_version
+from densepose_ext.utils.cli_errors import UserInputError
 from densepose_ext.vis.iuv_image import iuv_png_bytes
 
 STAGING_DIR = ".migrate_dense"
@@ -45,13 +46,16 @@ def convert_format1_iuv(path: Path) -> bytes:
     raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if raw is None or raw.ndim != 3 or raw.shape[2] != 3 or raw.dtype != np.uint8:
         got = "an unreadable file" if raw is None else f"{raw.shape} {raw.dtype}"
-        raise ValueError(f"{path}: expected an 8-bit 3-channel PNG (format 1: R = I, G = U*255, B = V*255), "
-                         f"got {got}; regenerate the folder")
+        raise UserInputError(path, "an 8-bit 3-channel PNG (format 1: R = I, G = U*255, B = V*255)", got,
+                             message=f"{path}: expected an 8-bit 3-channel PNG (format 1: R = I, G = U*255, "
+                                     f"B = V*255), got {got}; regenerate the folder")
     # cv2 gives (B, G, R) = (V, U, I) for format 1.
     labels_max = int(raw[..., 2].max())
     if labels_max > NUM_FINE_PARTS:
-        raise ValueError(f"{path}: red channel (I in format 1): expected part labels 0..{NUM_FINE_PARTS}, "
-                         f"got values up to {labels_max}; not a format-1 IUV image, regenerate the folder")
+        raise UserInputError(path, f"part labels 0..{NUM_FINE_PARTS}", f"values up to {labels_max}",
+                             item="red channel (I in format 1)",
+                             message=f"{path}: red channel (I in format 1): expected part labels 0..{NUM_FINE_PARTS}, "
+                                     f"got values up to {labels_max}; not a format-1 IUV image, regenerate the folder")
     return iuv_png_bytes(np.ascontiguousarray(raw[..., ::-1]))
 
 
@@ -60,7 +64,7 @@ def migrate(root: str | os.PathLike, progress: bool = True) -> str:
 
     Raises:
         FileNotFoundError: `root` has no synth_config.json (not a DensePose-Synth folder, or one assembled by hand).
-        ValueError: a version this code cannot migrate, or an IUV image that is not of format 1.
+        UserInputError: a version this code cannot migrate, or an IUV image that is not of format 1.
     """
     root = Path(root)
     version = folder_format_version(root)
@@ -73,8 +77,8 @@ def migrate(root: str | os.PathLike, progress: bool = True) -> str:
             shutil.rmtree(staging)
         return f"{root}: format {FORMAT_VERSION}, nothing to migrate"
     if version != 1:
-        raise ValueError(f"{root / CONFIG_FILE}: field 'format_version': expected 1 (to migrate) or "
-                         f"{FORMAT_VERSION}, got {version}")
+        raise UserInputError(root / CONFIG_FILE, f"1 (to migrate) or {FORMAT_VERSION}", str(version),
+                             item="field 'format_version'")
     staging.mkdir(exist_ok=True)
     remove_stale_temporaries(staging)
     marker = staging / COMPLETE_MARKER
@@ -106,7 +110,4 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("dir", help="DensePose-Synth folder (the one holding synth_config.json)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        print(migrate(args.dir, progress=not args.no_progress))
-    except (OSError, ValueError) as e:
-        parser.exit(2, f"error: {e}\n")
+    print(migrate(args.dir, progress=not args.no_progress))

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Optional, Sequence
 
 import torch
 
 
+PROG = "python -m densepose_ext.teacher"
+
+
 def build_teacher_config(config_file: str, opts: Sequence[str]):
-    """The frozen config of a teacher YAML (DensePose and teacher keys added first, as train_net.py does)."""
-    from detectron2.config import get_cfg
+    """The frozen config of a teacher YAML (DensePose and teacher keys added first, validated, as train_net.py
+    reads its config: errors name the file and the key)."""
+    from densepose_ext.config_files import load_config
 
-    from densepose_ext.config import add_densepose_config
-
-    cfg = get_cfg()
-    add_densepose_config(cfg)  # includes the teacher keys
-    cfg.merge_from_file(config_file)
-    cfg.merge_from_list(list(opts))
+    cfg = load_config(config_file, list(opts))
     cfg.freeze()
     return cfg
 
@@ -36,8 +36,15 @@ def _densify(args: argparse.Namespace) -> dict:
 
     import densepose_ext.data  # noqa: F401  (registers the builtin datasets)
 
+    from densepose_ext.config_files import check_dataset_name, check_weights_file
+    from densepose_ext.utils.output_location import check_output_folder
+
     from .densify import densify_dataset
 
+    check_dataset_name(args.dataset, "--dataset")
+    check_output_folder(args.out, "--out")
+    if args.weights:
+        check_weights_file(args.weights, "--weights")
     cfg = build_teacher_config(args.config, args.opts)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -50,8 +57,6 @@ def _densify(args: argparse.Namespace) -> dict:
 
 def _labeller(cfg, args: argparse.Namespace):
     """The teacher of `--weights`, or the nearest-point baseline or dense-truth oracle at the config's crop size."""
-    if args.nearest_points and args.dense_truth:
-        raise SystemExit("densify: --nearest-points and --dense-truth exclude each other")
     if args.nearest_points:
         from .nearest import NearestPointLabeller
 
@@ -60,8 +65,6 @@ def _labeller(cfg, args: argparse.Namespace):
         from .truth import DenseTruthLabeller
 
         return DenseTruthLabeller(cfg.MODEL.DENSEPOSE_TEACHER.CROP_SIZE)
-    if not args.weights:
-        raise SystemExit("densify: --weights is required (or --nearest-points / --dense-truth)")
     from detectron2.checkpoint import DetectionCheckpointer
     from detectron2.modeling import build_model
 
@@ -85,7 +88,7 @@ def _evaluate(args: argparse.Namespace) -> dict:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m densepose_ext.teacher", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("densify", help="write the teacher's dense labels of a dataset")
     d.add_argument("--config", required=True, help="teacher config (configs/teacher/*.yaml)")
@@ -103,7 +106,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     e.add_argument("--labels", required=True, help="labels directory written by densify")
     e.add_argument("--annotations", required=True, help="the dataset's DensePose-COCO annotations.json")
     e.add_argument("--out", default="", help="write the full evaluator report (JSON) here")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.command == "densify":
+        if args.nearest_points and args.dense_truth:
+            d.error("--nearest-points and --dense-truth exclude each other")
+        if not (args.weights or args.nearest_points or args.dense_truth):
+            d.error("--weights is required (or --nearest-points / --dense-truth)")
+    return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -114,4 +123,6 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from densepose_ext.utils.cli_errors import run_cli
+
+    sys.exit(run_cli(main, PROG))

@@ -7,7 +7,6 @@ Only labelled people are scored; GPS AP of such records says nothing about detec
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -20,6 +19,8 @@ from densepose_ext.evaluation.dense_truth import DenseTruth
 from densepose_ext.evaluation.results_file import result_records
 from densepose_ext.structures.results import DensePoseResult, box_resolution
 from densepose_ext.surface.source import SurfaceSource
+from densepose_ext.utils.cli_errors import UserInputError
+from densepose_ext.utils.json_file import read_json
 
 from .labels import DenseLabels
 
@@ -55,14 +56,13 @@ def evaluate_dense_labels(
     Geodesics are measured on `surface`; by default on the body surface of the dataset the labels were densified
     from (index.json "dataset", a registered dataset: data/dataset_surface.py).
     """
-    with open(annotations_file) as f:
-        dataset = json.load(f)
+    dataset = read_json(annotations_file, "a DensePose-COCO annotation file (JSON)")
     labels = DenseLabels(labels_dir)
     if surface is None:
         if not labels.dataset:
-            raise ValueError(f"{labels_dir}/index.json: field 'dataset' is empty; expected the registered dataset "
-                             "the labels were densified from (its body surface measures the geodesics), or pass "
-                             "surface=")
+            raise UserInputError(f"{labels_dir}/index.json", "the registered dataset the labels were densified "
+                                 "from (its body surface measures the geodesics), or pass surface=", "''",
+                                 item="field 'dataset'")
         surface = dataset_surface(labels.dataset)
     records = dense_label_records(labels, dataset)
     return evaluate_densepose(

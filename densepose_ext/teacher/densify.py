@@ -19,6 +19,7 @@ from tqdm import tqdm
 from densepose_ext.data import densepose_targets_from_annotation
 from densepose_ext.inference_io.atomic import atomic_write_bytes, remove_stale_temporaries
 from densepose_ext.structures.targets import DensePoseTargets
+from densepose_ext.utils.cli_errors import UserInputError
 
 from .labels import done_image_ids, merge_index, write_image_labels
 from .model import DensePoseTeacher
@@ -28,7 +29,7 @@ RUN_FILE = "densify_config.json"
 Labeller = Callable[[dict, Sequence[DensePoseTargets]], Tuple[np.ndarray, np.ndarray]]
 
 
-class DensifyResumeError(ValueError):
+class DensifyResumeError(UserInputError):
     """An existing output directory was written with other settings."""
 
 
@@ -38,10 +39,8 @@ def _check_run(out_dir: Path, settings: dict) -> None:
     if path.is_file():
         before = json.loads(path.read_text())
         if before != settings:
-            raise DensifyResumeError(
-                f"{path}: this directory was densified with {before}, now asked for {settings}; "
-                f"use another --out or delete it"
-            )
+            raise DensifyResumeError(path, f"the settings this directory was densified with, {before}",
+                                     f"{settings}; use another --out or delete it")
     else:
         atomic_write_bytes(path, json.dumps(settings, sort_keys=True).encode("utf-8"))
 

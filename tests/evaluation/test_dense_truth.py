@@ -152,7 +152,7 @@ def test_a_format_1_folder_is_refused_with_the_migration(tmp_path):
     people = DensePoseGroundTruth(dataset).annotated[7]
     (tmp_path / "synth_config.json").write_text(json.dumps({"format_version": 1, "seed": 0, "size": [H, W]}))
     # Even where the pixels would pass for the reference's layout, the folder's version decides.
-    with pytest.raises(ValueError, match=r"synth_config.json: field 'format_version': expected 2, got 1.*R = I.*"
+    with pytest.raises(ValueError, match=r"synth_config.json: field 'format_version': expected 2, found 1.*R = I.*"
                                          r"python -m densepose_ext.synth migrate"):
         DenseTruth(tmp_path, dataset).points(7, people)
     (tmp_path / "synth_config.json").write_text(json.dumps({"format_version": 2, "seed": 0, "size": [H, W]}))

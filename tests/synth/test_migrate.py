@@ -11,6 +11,7 @@ from PIL import Image
 from densepose_ext.evaluation.dense_truth import read_dense_truth
 from densepose_ext.synth import migrate as migrate_module
 from densepose_ext.synth.generate import SynthArgumentError, generate
+from densepose_ext.utils.cli_errors import EXIT_USER_ERROR, run_cli
 from densepose_ext.synth.migrate import STAGING_DIR, main, migrate
 
 STEMS = ("000000", "000001", "000002")
@@ -55,7 +56,7 @@ def assert_format2(root):
 
 def test_migrates_once_and_then_leaves_the_folder_alone(tmp_path):
     root = format1_folder(tmp_path / "synth")
-    with pytest.raises(ValueError, match="format_version': expected 2, got 1.*synth migrate"):
+    with pytest.raises(ValueError, match="format_version': expected 2, found 1.*synth migrate"):
         read_dense_truth(root, STEMS[0])
     inds_before = (root / "dense" / "000001_INDS.png").read_bytes()
     assert "migrated to format 2" in migrate(root, progress=False)
@@ -92,7 +93,7 @@ def test_an_interrupted_migration_finishes_on_rerun_without_converting_twice(tmp
             migrate(root, progress=False)
     if name == "replace":
         # Before the commit point the folder still says format 1: readers refuse it rather than misread it.
-        with pytest.raises(ValueError, match="expected 2, got 1"):
+        with pytest.raises(ValueError, match="expected 2, found 1"):
             read_dense_truth(root, STEMS[0])
     migrate(root, progress=False)
     assert_format2(root)
@@ -109,16 +110,15 @@ def test_refuses_what_it_cannot_migrate(tmp_path, capsys):
                                          "not a format-1 IUV image, regenerate"):
         migrate(root, progress=False)
     (root / "synth_config.json").write_text(json.dumps({"format_version": 7}))
-    with pytest.raises(SystemExit):
-        main([str(root), "--no-progress"])
-    assert "format_version': expected 1 (to migrate) or 2, got 7" in capsys.readouterr().err
+    assert run_cli(main, "migrate", [str(root), "--no-progress"]) == EXIT_USER_ERROR
+    assert "format_version': expected 1 (to migrate) or 2, found 7" in capsys.readouterr().err
 
 
 def test_cli_migrates_and_the_generator_refuses_to_resume_a_format_1_folder(tmp_path, capsys):
     from densepose_ext.synth.__main__ import main as synth_main
 
     root = format1_folder(tmp_path / "synth")
-    with pytest.raises(SynthArgumentError, match="expected 2, got 1.*synth migrate"):
+    with pytest.raises(SynthArgumentError, match="expected 2, found 1.*synth migrate"):
         generate(root, 1, seed=5, size=(16, 20), progress=False)
     synth_main(["migrate", str(root), "--no-progress"])
     assert "migrated to format 2" in capsys.readouterr().out
