@@ -102,30 +102,39 @@ class Demo:
         cfg.MODEL.WEIGHTS = str(self.weights)
         return cfg
 
+    def register_val(self) -> Path:
+        """Register the val split as VAL_DATASET (once per process, on the anny surface); its annotation file."""
+        from detectron2.data import DatasetCatalog
+
+        from densepose_ext.data import register_densepose_coco
+        from densepose_ext.data.datasets import SYNTH_SURFACE
+
+        gt_file = self.split_dir("val") / "annotations.json"
+        if VAL_DATASET not in DatasetCatalog.list():
+            register_densepose_coco(VAL_DATASET, str(gt_file), str(self.split_dir("val") / "images"), SYNTH_SURFACE)
+        return gt_file
+
     def evaluate(self) -> dict:
         if self.metrics.is_file() and self.metrics.stat().st_mtime >= self.weights.stat().st_mtime:
             log(f"evaluate: {self.metrics} is newer than the model, reused")
             return json.loads(self.metrics.read_text())
         import torch
         from detectron2.checkpoint import DetectionCheckpointer
-        from detectron2.data import DatasetCatalog, build_detection_test_loader
+        from detectron2.data import build_detection_test_loader
         from detectron2.evaluation import inference_on_dataset
         from detectron2.modeling import build_model
         from detectron2.utils.logger import setup_logger
 
         import densepose_ext.modeling  # noqa: F401  (registers DensePoseROIHeads)
-        from densepose_ext.data import DensePoseDatasetMapper, register_densepose_coco
+        from densepose_ext.data import DensePoseDatasetMapper
         from densepose_ext.data.dataset_surface import dataset_surface
-        from densepose_ext.data.datasets import SYNTH_SURFACE
         from densepose_ext.evaluation import DensePoseCOCOEvaluator
         from densepose_ext.evaluation.evaluate import evaluate_densepose
         from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
         from densepose_ext.evaluation.report import format_table, plot_rcp
         from densepose_ext.evaluation.results_file import load_results, write_json
 
-        gt_file = self.split_dir("val") / "annotations.json"
-        if VAL_DATASET not in DatasetCatalog.list():
-            register_densepose_coco(VAL_DATASET, str(gt_file), str(self.split_dir("val") / "images"), SYNTH_SURFACE)
+        gt_file = self.register_val()
         setup_logger(name="detectron2")  # inference_on_dataset's progress lines
         cfg = self.cfg()
         model = build_model(cfg)

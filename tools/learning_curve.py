@@ -61,6 +61,7 @@ def score_checkpoint(args: argparse.Namespace, iteration: int, weights: Path) ->
     run = Demo(args.out / f"iter_{iteration:07d}", args.config, 0, 100, "320x240", [], 1, 0.5)
     run.data_root, run.weights = args.data.resolve(), weights.resolve()
     metrics = run.evaluate()
+    run.register_val()  # evaluate() does it only when it does not reuse earlier metrics
     cfg = run.cfg()
     model = build_model(cfg)
     DetectionCheckpointer(model).load(str(weights))
