@@ -8,6 +8,7 @@
 
 `--num-gpus N` starts N processes (on CPU when MODEL.DEVICE is cpu).
 """
+import logging
 import os
 import sys
 from collections import OrderedDict
@@ -25,7 +26,7 @@ from densepose_ext.evaluation import DensePoseCOCOEvaluator
 from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
 from densepose_ext.modeling.test_time_augmentation import build_densepose_tta
 from densepose_ext.teacher import build_densepose_train_mapper
-from densepose_ext.utils.cli_errors import run_cli
+from densepose_ext.utils.cli_errors import drop_user_error_tracebacks, run_cli
 
 
 class Trainer(DefaultTrainer):
@@ -81,13 +82,16 @@ def main(args):
     if args.eval_only:
         model = Trainer.build_model(cfg)
         checkpointer = DensePoseCheckpointer.from_config(cfg, model, cfg.OUTPUT_DIR)
-        checkpointer.resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
+        checkpointer.resume_or_load("", resume=args.resume)
         res = Trainer.test(cfg, model)
         if cfg.TEST.AUG.ENABLED:
             res.update(Trainer.test_with_TTA(cfg, model))
         if comm.is_main_process():
             verify_results(cfg, res)
         return res
+    # detectron2's train loop logs any exception with its traceback before re-raising it; a user error (e.g. an
+    # image the mapper cannot read, in a DataLoader worker) is printed once by run_cli instead.
+    logging.getLogger("detectron2.engine.train_loop").addFilter(drop_user_error_tracebacks)
     trainer = Trainer(cfg)
     trainer.resume_or_load(resume=args.resume)
     return trainer.train()

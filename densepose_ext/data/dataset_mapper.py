@@ -18,6 +18,7 @@ from detectron2.data import detection_utils as utils
 from fvcore.transforms.transform import Transform
 
 from densepose_ext.structures.targets import DensePoseList
+from densepose_ext.utils.cli_errors import UserInputError
 
 from .annotation import densepose_targets_from_annotation
 from .dataset_surface import datasets_surface
@@ -33,6 +34,15 @@ class DensePoseDatasetMapper(DatasetMapper):
     the body surface (a BodySurface) the datasets' (I, U, V) are on, which flips mirror through; None where no
     flip can happen (a flip then raises).
     """
+
+    def __call__(self, dataset_dict: dict) -> dict:
+        try:
+            return super().__call__(dataset_dict)
+        except (OSError, SyntaxError, utils.SizeMismatchError) as e:
+            # The image changed since the dataset was checked (datasets.py reads headers only): a file removed,
+            # truncated or replaced. A UserInputError, so the CLI names it even from a DataLoader worker.
+            raise UserInputError(dataset_dict["file_name"], "a readable image of the dataset's size",
+                                 f"{type(e).__name__}: {e}") from e
 
     @configurable
     def __init__(self, *, surface: Optional[MirrorMap] = None, **kwargs):

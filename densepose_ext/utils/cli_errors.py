@@ -12,7 +12,9 @@ reported by name and skipped while the rest completed, 2 (`EXIT_USER_ERROR`, as 
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
 import sys
 from typing import Callable, Optional, Sequence
 
@@ -55,19 +57,56 @@ def _os_error_message(error: OSError) -> str:
     return str(error)
 
 
+# torch's DataLoader re-raises a worker's exception in the main process as "Caught <Name> in DataLoader worker
+# process <k>.\nOriginal Traceback ...\n<module>.<Name>: <message>", as a RuntimeError when <Name> cannot be built
+# from that text alone (UserInputError cannot: it needs expected and found).
+_WORKER_ERROR = re.compile(r"Caught (\w+) in DataLoader worker process \d+\.\nOriginal Traceback")
+
+
+def worker_user_error(error: BaseException) -> Optional[str]:
+    """The message of a UserInputError raised in a torch DataLoader worker (e.g. by a dataset mapper) and re-raised
+    by torch in the main process, or None when `error` is not one."""
+    header = _WORKER_ERROR.match(str(error))
+    if header is None:
+        return None
+    text, name = str(error), header.group(1)
+    lines = list(re.finditer(rf"^([\w.]+)\.{name}: ", text, re.MULTILINE))  # the last one is the raised exception's
+    cls = getattr(sys.modules.get(lines[-1].group(1)), name, None) if lines else None
+    if not (isinstance(cls, type) and issubclass(cls, UserInputError)):
+        return None
+    return text[lines[-1].end():].strip()
+
+
+def _user_error_message(error: BaseException) -> Optional[str]:
+    """What run_cli prints for `error`, or None when it is no user error (a programming error keeps its traceback)."""
+    if isinstance(error, UserInputError):
+        return str(error)
+    if isinstance(error, OSError):
+        return _os_error_message(error)
+    return worker_user_error(error)
+
+
+def drop_user_error_tracebacks(record: logging.LogRecord) -> bool:
+    """logging filter: False for a record carrying a user error run_cli will print (detectron2's trainer logs
+    every exception with its traceback before re-raising it), unless $DENSEPOSE_DEBUG asks for tracebacks."""
+    error = record.exc_info[1] if record.exc_info else None
+    return error is None or debug_requested() or _user_error_message(error) is None
+
+
 def run_cli(main: Callable[..., Optional[int]], prog: str, argv: Optional[Sequence[str]] = None) -> int:
     """Run `main(argv)` and return its exit status (anything but an int counts as 0); user errors become a message and
     `EXIT_USER_ERROR`.
 
-    A `UserInputError`, or an OSError on a path the user gave (missing file, folder given for a file, no
-    permission), is printed as ``<prog>: error: <message>`` on stderr. With $DENSEPOSE_DEBUG set it propagates.
+    A `UserInputError` (also one raised in a torch DataLoader worker: worker_user_error), or an OSError on a path
+    the user gave (missing file, folder given for a file, no permission), is printed as ``<prog>: error: <message>``
+    on stderr. With $DENSEPOSE_DEBUG set it propagates.
     """
     try:
         status = main(argv) if argv is not None else main()
-    except (UserInputError, OSError) as error:
-        if debug_requested():
+    except Exception as error:
+        message = _user_error_message(error)
+        if message is None or debug_requested():
             raise
-        message = _os_error_message(error) if isinstance(error, OSError) else str(error)
         print(f"{prog}: error: {message}", file=sys.stderr)
         print(f"({prog}: set {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)
         return EXIT_USER_ERROR
