@@ -82,7 +82,7 @@ def main(args):
     if args.eval_only:
         model = Trainer.build_model(cfg)
         checkpointer = DensePoseCheckpointer.from_config(cfg, model, cfg.OUTPUT_DIR)
-        checkpointer.resume_or_load("", resume=args.resume)
+        checkpointer.resume_or_load(cfg.MODEL.WEIGHTS, resume=args.resume)
         res = Trainer.test(cfg, model)
         if cfg.TEST.AUG.ENABLED:
             res.update(Trainer.test_with_TTA(cfg, model))
