@@ -12,6 +12,7 @@ from densepose_ext.evaluation.evaluate import evaluate_densepose, score_image
 from densepose_ext.evaluation.ground_truth import DensePoseGroundTruth
 from densepose_ext.evaluation.results_file import decode_arrays
 from densepose_ext.structures.results import DensePoseResult
+from densepose_ext.utils.cli_errors import UserInputError
 
 from .synthetic import ann_box, chart_distance, dataset, make_person, perfect_result, record, reference_kappa
 
@@ -144,7 +145,8 @@ def test_bad_inputs_name_file_record_and_field(people):
     gt = DensePoseGroundTruth(dataset(people), "gt.json")
     bad = record(1, perfect_result(people[0]), ann_box(people[0]), 0.9)
     bad["image_id"] = 99
-    with pytest.raises(ValueError, match=r"res.json: record 0: field 'image_id': 99 is not an image of gt.json"):
+    with pytest.raises(UserInputError,
+                       match=r"res.json: record 0: field 'image_id': expected an image id of gt.json, found 99"):
         evaluate_densepose(gt, [bad], distance_fn=chart_distance, source="res.json")
     broken = copy.deepcopy(people[0])
     broken["dp_I"][3] = 0.0
