@@ -143,11 +143,11 @@ def test_encode_decode_reject_bad_input():
     with pytest.raises(ValueError, match="box: expected 4 values XYXY, got 3"):
         encode(_random_result(), [0.0, 0.0, 4.0])
     record = encode(_random_result(), [1.5, 2.0, 4.5, 7.0])
-    with pytest.raises(ValueError, match="missing field 'iuv_png'"):
+    with pytest.raises(ValueError, match="no field 'iuv_png'"):
         decode({k: v for k, v in record.items() if k != "iuv_png"})
-    with pytest.raises(ValueError, match="'iuv_png' is 3x5, size says 4x5"):
+    with pytest.raises(ValueError, match=r"field 'iuv_png': expected a PNG of the record's size 4x5 \(W x H\), found 3x5"):
         decode({**record, "size": [5, 4]})
-    with pytest.raises(ValueError, match=r"field 'box': expected \[x0, y0, x1, y1\], got \[1.5, 2.0\]"):
+    with pytest.raises(ValueError, match=r"field 'box': expected \[x0, y0, x1, y1\] of 4 finite numbers, found \[1.5, 2.0\]"):
         decode({**record, "box": [1.5, 2.0]})
 
 
