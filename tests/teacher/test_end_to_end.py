@@ -19,6 +19,7 @@ from densepose_ext.teacher.crops import person_masks_in_boxes
 from densepose_ext.teacher.densify import DensifyResumeError, TeacherLabeller, densify_dataset
 from densepose_ext.teacher.labels import DenseLabels
 from densepose_ext.teacher.student_mapper import DenseLabelsDatasetMapper, build_densepose_train_mapper
+from densepose_ext.teacher.truth import DenseTruthLabeller
 from tests.modeling.tiny import densepose_cfg, tiny_cfg
 
 NAME = "densepose_teacher_e2e_tiny"
@@ -56,6 +57,14 @@ def _train(model, batches, steps, lr):
         optimizer.step()
         history.append(total.item())
     return history
+
+
+def _losses(model, batch):
+    """Training losses of `model` on `batch` without a step, the ROI sampling fixed by the seed."""
+    torch.manual_seed(5)
+    model.train()
+    with torch.no_grad(), EventStorage(0):
+        return {k: v.item() for k, v in model(batch).items()}
 
 
 def test_teacher_densify_student(synth, tmp_path):
@@ -106,6 +115,14 @@ def test_teacher_densify_student(synth, tmp_path):
     dense = report["pointwise_dense"]
     assert dense["num_points"] > 10 * report["pointwise"]["num_points"] > 0
     assert 0.0 <= dense["AUC10"] <= dense["AUC30"] <= 1.0
+    # The same pipeline (densify -> label files -> evaluation) on the oracle labeller, which copies the dense truth
+    # into the crops, must score near the truth: only the 32-cell crop resolution separates them. A crop frame,
+    # U/V order or person assignment gone wrong anywhere in it drops these far below.
+    densify_dataset(DenseTruthLabeller(32), dicts, str(tmp_path / "oracle"), dataset_name=NAME, progress=False)
+    oracle = evaluate_dense_labels(str(tmp_path / "oracle"), str(root / "annotations.json"))["pointwise_dense"]
+    assert oracle["num_points"] == dense["num_points"]  # the same person pixels are scored
+    assert oracle["AUC10"] > 0.6 and oracle["AUC30"] > 0.75, oracle
+    assert dense["AUC10"] < oracle["AUC10"] - 0.3  # a 12-step teacher is far from the truth (~0.01 here)
     summary = teacher_cli(["evaluate", "--labels", str(out), "--annotations", str(root / "annotations.json")])
     assert summary["pointwise_dense"]["AUC30"] == dense["AUC30"]
 
@@ -127,4 +144,15 @@ def test_teacher_densify_student(synth, tmp_path):
         assert counts == expected
     torch.manual_seed(0)
     student = build_model(student_cfg)
-    _train(student, [student_batch], steps=2, lr=0.002)
+    torch.manual_seed(0)
+    student = build_model(student_cfg)
+    initial = copy.deepcopy(student.roi_heads.densepose_predictor.state_dict())
+    before = _losses(student, student_batch)
+    _train(student, [student_batch], steps=4, lr=0.002)
+    after = _losses(student, student_batch)
+    # It learns the teacher's dense labels: the DensePose losses on the same batch (same ROI sampling) drop.
+    for name in ("loss_densepose_U", "loss_densepose_V", "loss_densepose_S"):
+        assert after[name] < 0.9 * before[name], (name, before[name], after[name])
+    assert after["loss_densepose_I"] < before["loss_densepose_I"]
+    changed = student.roi_heads.densepose_predictor.state_dict()
+    assert all(not torch.equal(changed[k], v) for k, v in initial.items() if v.is_floating_point())
