@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+import queue
+import threading
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -34,42 +36,134 @@ class RunSummary:
 
 
 def run(frames: Iterable[Frame], predict: PredictFn, sinks: Sequence[Sink], batch_size: int = 1,
-        progress: Callable[[int], None] = lambda n: None) -> RunSummary:
+        progress: Callable[[int], None] = lambda n: None, pipeline: bool = True) -> RunSummary:
     """Predict every readable frame not yet done by all sinks, `batch_size` frames per call of
     `predict`, and write it to every sink; then close the sinks.
 
-    Memory stays bounded by one batch: frames are consumed lazily and released after writing.
+    With `pipeline` (the default) the model overlaps with the rest: a loader thread reads (decodes) the
+    next frames from `frames` while `predict` runs, and a writer thread hands finished batches to the
+    sinks (encoding, atomic writes) in input order. Outputs, their order and the summary are those of
+    the sequential loop (`pipeline=False`); when `predict` or a sink fails (or the run is interrupted),
+    every batch predicted before is written first, so a resumed run redoes exactly the rest.
+    Memory stays bounded by a few batches: frames are consumed lazily and released after writing.
     `progress(n)` is called with the number of frames finished (processed, skipped or failed).
     """
     if batch_size < 1:
         raise ValueError(f"--batch-size: expected >= 1, got {batch_size}")
     summary = RunSummary()
-    batch: list[Frame] = []
 
-    def flush() -> None:
-        for frame, det in zip(batch, predict([f.image for f in batch])):
+    def write(batch: list[Frame], detections: Sequence[ImageDetections]) -> None:
+        for frame, det in zip(batch, detections):
             prediction = Prediction(det)
             for sink in sinks:
                 sink.write(frame, prediction)
         summary.processed += len(batch)
         progress(len(batch))
-        batch.clear()
 
-    for frame in frames:
-        summary.entries.append({"name": frame.name, "file_name": frame.source, "frame": frame.index,
-                                "error": frame.error})
-        if frame.error:
-            logger.error("skipping %s: %s", frame.source, frame.error)
-            progress(1)
-        elif frame.image is None:
-            summary.skipped += 1
-            progress(1)
-        else:
-            batch.append(frame)
-            if len(batch) == batch_size:
-                flush()
-    if batch:
-        flush()
+    def batches(source: Iterable[Frame]) -> Iterator[list[Frame]]:
+        """Readable frames in batches; failed and done frames are recorded in `summary` on the way, in order."""
+        batch: list[Frame] = []
+        for frame in source:
+            summary.entries.append({"name": frame.name, "file_name": frame.source, "frame": frame.index,
+                                    "error": frame.error})
+            if frame.error:
+                logger.error("skipping %s: %s", frame.source, frame.error)
+                progress(1)
+            elif frame.image is None:
+                summary.skipped += 1
+                progress(1)
+            else:
+                batch.append(frame)
+                if len(batch) == batch_size:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    if not pipeline:
+        for batch in batches(frames):
+            write(batch, predict([f.image for f in batch]))
+    else:
+        with _Writer(write) as writer:
+            for batch in _read_ahead(batches(frames), depth=2):
+                writer.put(batch, predict([f.image for f in batch]))
     for sink in sinks:
         sink.close()
     return summary
+
+
+_END = object()
+
+
+def _read_ahead(items: Iterator, depth: int) -> Iterator:
+    """Yield `items`, produced by a loader thread up to `depth` items ahead of the consumer.
+
+    An exception of the producer is raised in the consumer at its place in the sequence; when the
+    consumer stops early, the loader stops after at most one more item."""
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def load() -> None:
+        try:
+            for item in items:
+                out.put((item, None))
+                if stop.is_set():
+                    return
+            out.put((_END, None))
+        except BaseException as error:  # noqa: BLE001  handed to the consumer
+            out.put((_END, error))
+
+    thread = threading.Thread(target=load, name="apply-loader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = out.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a loader waiting on a full queue
+            try:
+                out.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+class _Writer:
+    """A thread calling `write(batch, detections)` for the batches `put`, in order; on exit it writes
+    everything put before, then raises the first error of `write` (unless one is already propagating)."""
+
+    def __init__(self, write: Callable[[list, Sequence[ImageDetections]], None], depth: int = 2):
+        self._write, self._queue = write, queue.Queue(maxsize=depth)
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._loop, name="apply-writer", daemon=True)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if self._error is None:
+                try:
+                    self._write(*item)
+                except BaseException as error:  # noqa: BLE001  raised in the caller's thread
+                    self._error = error
+
+    def put(self, batch: list, detections: Sequence[ImageDetections]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put((batch, list(detections)))
+
+    def __enter__(self) -> "_Writer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._queue.put(_END)
+        self._thread.join()
+        if self._error is not None and exc is None:
+            raise self._error

@@ -1,13 +1,16 @@
 """The apply loop with a stand-in predictor: batching, order, errors, interruption and resume."""
 import json
+import time
 
 import numpy as np
 import pytest
 
 from densepose_ext.inference_io.commands import dump
 from densepose_ext.inference_io.detections import ImageDetections
+from densepose_ext.inference_io.inputs import iter_frames, resolve_inputs
 from densepose_ext.inference_io.records import load_record
-from densepose_ext.inference_io.sinks import OutputConflictError
+from densepose_ext.inference_io.runner import run
+from densepose_ext.inference_io.sinks import OutputConflictError, Sink
 
 from .media import make_folder, write_image
 
@@ -115,3 +118,54 @@ def test_resume_refuses_a_folder_dumped_with_other_settings(tmp_path):
     with pytest.raises(OutputConflictError, match=r"format: \['npz'\] there, \['json'\] now"):
         dump(folder, FakePredictor(), out, fmt="json", settings={"weights": "a.pth", "min_score": 0.5},
              show_progress=False)
+
+
+class SlowRecordingSink(Sink):
+    """Records the frames written, in order; each write takes a varying time, so a pipelined writer that
+    reordered or dropped work would show it."""
+
+    def __init__(self):
+        self.written = []
+
+    def done(self, name):
+        return False
+
+    def write(self, frame, prediction):
+        time.sleep(0.002 * (len(self.written) % 3))
+        self.written.append((frame.name, int(prediction.detections.labels[0][0, 0])))
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_pipeline_writes_in_input_order_what_the_sequential_loop_writes(tmp_path, batch_size):
+    folder = _folder_of(tmp_path, 8)
+    outputs = []
+    for pipeline in (False, True):
+        sink = SlowRecordingSink()
+        frames = iter_frames(resolve_inputs(folder), lambda name: False)
+        summary = run(frames, FakePredictor(), [sink], batch_size=batch_size, pipeline=pipeline)
+        outputs.append((sink.written, [e["name"] for e in summary.entries], summary.processed))
+    assert outputs[0] == outputs[1]
+    assert [name for name, _ in outputs[1][0]] == [f"im{k:02d}" for k in range(8)]
+
+
+def test_pipeline_writes_every_predicted_batch_before_an_interruption_propagates(tmp_path):
+    sink = SlowRecordingSink()
+    frames = iter_frames(resolve_inputs(_folder_of(tmp_path, 7)), lambda name: False)
+    with pytest.raises(KeyboardInterrupt):
+        run(frames, FakePredictor(interrupt_after=2), [sink], batch_size=2, pipeline=True)
+    assert [name for name, _ in sink.written] == ["im00", "im01", "im02", "im03"]
+
+
+def test_pipeline_raises_a_sink_error_and_stops(tmp_path):
+    class Failing(SlowRecordingSink):
+        def write(self, frame, prediction):
+            if frame.name == "im02":
+                raise OSError("disk full")
+            super().write(frame, prediction)
+
+    sink, fake = Failing(), FakePredictor()
+    frames = iter_frames(resolve_inputs(_folder_of(tmp_path, 9)), lambda name: False)
+    with pytest.raises(OSError, match="disk full"):
+        run(frames, fake, [sink], batch_size=1, pipeline=True)
+    assert [name for name, _ in sink.written] == ["im00", "im01"]
+    assert sum(fake.batches) < 9  # the model stopped soon after the failure
