@@ -83,6 +83,76 @@ def bench_speed(args, work: Path) -> dict:
     }
 
 
+def bench_before_after(args, work: Path) -> dict:
+    """End-to-end images/s of `dump` (npz + IUV PNGs) before (sequential loop, per-box conversion) and after
+    (pipelined loop, batched conversion), alternated in one run, plus the conversion alone on the same outputs."""
+    from unittest import mock
+
+    from detectron2.checkpoint import DetectionCheckpointer
+    from detectron2.modeling import build_model
+
+    from densepose_ext.inference_io import runner
+    from densepose_ext.modeling import inference
+
+    opts = ["TEST.DETECTIONS_PER_IMAGE", str(args.detections)]
+    torch.manual_seed(0)
+    DetectionCheckpointer(build_model(setup_inference_cfg(args.config, "", opts, args.device)),
+                          save_dir=str(work)).save("random_ba")
+    cfg = setup_inference_cfg(args.config, str(work / "random_ba.pth"), opts, args.device, min_score=0.0)
+    predict = detections_predictor(cfg)
+    folder = work / "images_ba"
+    _write_images(folder, args.images, tuple(args.size))
+    predict([cv2.imread(str(folder / "im000000.jpg"))])  # warm-up
+    sequential = runner.run.__defaults__[:-1] + (False,)
+    variants = {
+        "before": [mock.patch.object(runner.run, "__defaults__", sequential),
+                   mock.patch.object(inference, "densepose_chart_inference", inference.densepose_chart_inference_per_box)],
+        "after": [],
+    }
+    wall = {v: float("inf") for v in variants}
+    cpu = dict(wall)
+    for repeat in range(args.repeats):
+        for name, patches in variants.items():
+            out = work / f"ba_{name}_{repeat}"
+            for p in patches:
+                p.start()
+            try:
+                start, start_cpu = time.perf_counter(), time.process_time()
+                dump(str(folder), predict, str(out), batch_size=args.ba_batch_size, iuv_dir=str(out / "iuv"),
+                     show_progress=False)
+                wall[name] = min(wall[name], time.perf_counter() - start)
+                cpu[name] = min(cpu[name], time.process_time() - start_cpu)
+            finally:
+                for p in patches:
+                    p.stop()
+    # the conversion alone (postprocess to box grids) on outputs of the same shape
+    s = cfg.MODEL.ROI_DENSEPOSE_HEAD.HEATMAP_SIZE
+    g = torch.Generator().manual_seed(0)
+    n = args.detections
+    outputs = inference.DensePoseChartOutput(*(torch.randn(n, c, s, s, generator=g) for c in (2, 25, 25, 25)))
+    h, w = args.size
+    corners = torch.rand(n, 2, generator=g) * torch.tensor([w / 2, h / 2])
+    boxes = torch.cat([corners, corners + torch.rand(n, 2, generator=g) * torch.tensor([w / 2, h / 2]) + 8], 1)
+    convert = {}
+    for name, fn in (("before", inference.densepose_chart_inference_per_box),
+                     ("after", inference.densepose_chart_inference)):
+        best = float("inf")
+        for _ in range(5):
+            start = time.process_time()
+            fn(outputs, boxes)
+            best = min(best, time.process_time() - start)
+        convert[name] = best
+    return {
+        "before_after_batch_size": args.ba_batch_size,
+        "images_per_s": {k: round(args.images / v, 3) for k, v in wall.items()},
+        "cpu_s_per_image": {k: round(v / args.images, 3) for k, v in cpu.items()},
+        "after_over_before_images_per_s": round(wall["before"] / wall["after"], 3),
+        "after_over_before_cpu_s": round(cpu["after"] / cpu["before"], 3),
+        "conversion_cpu_ms_per_image": {k: round(v * 1e3, 2) for k, v in convert.items()},
+        "conversion_after_over_before": round(convert["after"] / convert["before"], 3),
+    }
+
+
 def bench_memory(count: int, work: Path) -> dict:
     _write_images(work / "many", count, (120, 160))
     people = ImageDetections((120, 160), np.array([[10, 10, 60, 110]] * 3, np.float32),
@@ -111,10 +181,16 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--memory-images", type=int, default=0)
+    parser.add_argument("--before-after", action="store_true",
+                        help="only the before/after comparison (sequential + per-box conversion vs pipelined + batched)")
+    parser.add_argument("--ba-batch-size", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         report = {"images": args.images, "size": list(args.size), "config": args.config}
-        report.update(bench_speed(args, Path(tmp)))
+        if args.before_after:
+            report.update(bench_before_after(args, Path(tmp)))
+        else:
+            report.update(bench_speed(args, Path(tmp)))
         if args.memory_images:
             report.update(bench_memory(args.memory_images, Path(tmp)))
     print(json.dumps(report))
