@@ -13,14 +13,18 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}{TEMP_SUFFIX}{path.suffix}")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and an atomic rename."""
+def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
+    """Write `data` to `path` through a temporary file in the same folder and an atomic rename.
+
+    fsync: flush the file to disk before the rename, so that it survives a power loss too (not only a crash of
+    the writer); a writer that redoes lost files on resume (synth/generate.py) can skip that cost."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     with open(tmp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        if fsync:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 

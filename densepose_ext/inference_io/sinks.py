@@ -20,6 +20,7 @@ from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.inference_io.inputs import Frame
 from densepose_ext.inference_io.records import FORMATS, record_bytes
 from densepose_ext.utils.cli_errors import UserInputError
+from densepose_ext.utils.image_file import encode_image
 from densepose_ext.vis.iuv_image import FullImageIUV, composite_iuv, iuv_png_arrays, iuv_png_bytes
 from densepose_ext.vis.visualizers import CompoundVisualizer
 
@@ -37,11 +38,7 @@ class Prediction:
 
 def _encode(array: np.ndarray, path: Path) -> bytes:
     """The bytes of `array` as the image file `path` (format from its extension, PNG without one)."""
-    ok, data = cv2.imencode(path.suffix or ".png", array)
-    if not ok:
-        raise RuntimeError(f"cv2.imencode cannot write {path} (extension {path.suffix!r}, "
-                           f"array {array.shape} {array.dtype})")
-    return data.tobytes()
+    return encode_image(path.suffix or ".png", array)
 
 
 class Sink:

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from densepose_ext.inference_io.atomic import atomic_write_bytes
 from densepose_ext.surface import get_surface
 from densepose_ext.synth.annotate import annotate
 from densepose_ext.synth.body_model import COCO_KEYPOINT_NAMES, COCO_SKELETON, get_body_model
@@ -34,6 +35,7 @@ from densepose_ext.synth.dataset_format import (CONFIG_FILE, DENSE_DIR, FORMAT_V
 from densepose_ext.synth.render import render
 from densepose_ext.synth.scene import sample_scene
 from densepose_ext.utils.cli_errors import UserInputError
+from densepose_ext.utils.image_file import encode_image
 from densepose_ext.utils.output_location import check_output_folder
 from densepose_ext.vis.iuv_image import iuv_png_bytes
 
@@ -58,18 +60,9 @@ def image_rng(seed: int, index: int) -> np.random.Generator:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Atomic replace (no fsync: a crash loses at most the images whose shard is missing, which a
-    resumed run redoes)."""
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _encode(ext: str, image: np.ndarray, params: list[int]) -> bytes:
-    ok, buf = cv2.imencode(ext, image, params)
-    if not ok:
-        raise RuntimeError(f"cv2.imencode({ext!r}) failed for an image of shape {image.shape}")
-    return buf.tobytes()
+    """Atomic replace without fsync: a crash loses at most the images whose shard is missing, which a resumed
+    run redoes."""
+    atomic_write_bytes(path, data, fsync=False)
 
 
 def render_image(index: int, seed: int, size: tuple[int, int]) -> dict:
@@ -96,10 +89,10 @@ def write_image(out: Path, index: int, seed: int, size: tuple[int, int]) -> int:
     r = render_image(index, seed, size)
     stem = image_stem(index)
     _write(out / "images" / f"{stem}.jpg",
-           _encode(".jpg", r["rgb"][:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, r["jpeg_quality"]]))
+           encode_image(".jpg", r["rgb"][:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, r["jpeg_quality"]]))
     iuv_path, inds_path = dense_paths(out, stem)
     _write(iuv_path, iuv_png_bytes(r["iuv"]))
-    _write(inds_path, _encode(".png", r["inds"], [cv2.IMWRITE_PNG_COMPRESSION, 1]))
+    _write(inds_path, encode_image(".png", r["inds"], [cv2.IMWRITE_PNG_COMPRESSION, 1]))
     _write(out / "meta" / f"{stem}.json", json.dumps(r["meta"]).encode())
     _write(out / "shards" / f"{stem}.json",
            json.dumps({"image": r["image"], "annotations": r["annotations"]}).encode())

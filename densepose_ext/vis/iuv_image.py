@@ -21,6 +21,7 @@ import numpy as np
 
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.surface.parts import NUM_FINE_PARTS
+from densepose_ext.utils.image_file import encode_image
 
 # The one other layout in circulation: DensePose-Synth format 1 wrote R = I (docs/FORMAT_synth.md).
 _OTHER_LAYOUT_HINT = (
@@ -128,10 +129,7 @@ def iuv_png_bytes(iuv: np.ndarray, compression: int = 1) -> bytes:
         raise ValueError(f"IUV image: channel 0 (I): expected part labels 0..{NUM_FINE_PARTS}, "
                          f"got up to {int(iuv[..., 0].max())}")
     # cv2 writes channel 0 as blue: exactly the reference's cv2.imwrite of (I, U, V).
-    ok, data = cv2.imencode(".png", iuv, [cv2.IMWRITE_PNG_COMPRESSION, compression])
-    if not ok:
-        raise RuntimeError(f"cv2.imencode('.png') failed for an IUV image of shape {iuv.shape}")
-    return data.tobytes()
+    return encode_image(".png", iuv, [cv2.IMWRITE_PNG_COMPRESSION, compression])
 
 
 def read_iuv_png(path: str | os.PathLike) -> np.ndarray:
