@@ -201,7 +201,8 @@ def _decision_margins(coarse: torch.Tensor, fine: torch.Tensor, foreground: str)
 def densepose_chart_inference(
     outputs: DensePoseChartOutput, boxes: torch.Tensor, rule: ChartInferenceRule = ChartInferenceRule()
 ) -> List[DensePoseResult]:
-    """One DensePoseResult per detection (see the module docstring), for all boxes at once, on the outputs' device, without a loop per box.
+    """One DensePoseResult per detection (see the module docstring), for all boxes at once, on the outputs'
+    device, without a loop per box.
 
     Every map is resampled for all boxes together (one gather per axis over the concatenated box grids,
     F.interpolate's taps); U, V and confidences are resampled only in each cell's label channel. The labels
@@ -306,4 +307,8 @@ class DensePoseChartPredictions:
 
     def to_results(self, boxes: torch.Tensor) -> List[DensePoseResult]:
         """The N results laid over `boxes` ((N, 4) XYXY image px, normally the instances' `pred_boxes`)."""
+        # Both give the same results. On the CPU the per-box loop is the faster (bench_apply_net --before-after:
+        # 22 vs 52 CPU ms per image); the batched conversion saves the per-box kernel launches of a GPU.
+        if self.outputs.fine_segm.device.type == "cpu":
+            return densepose_chart_inference_per_box(self.outputs, boxes, self.rule)
         return densepose_chart_inference(self.outputs, boxes, self.rule)
