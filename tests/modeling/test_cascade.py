@@ -16,7 +16,7 @@ from densepose_ext.modeling.cascade import (
     resize_to_roi,
     validate_cascade_config,
 )
-from densepose_ext.modeling.inference import densepose_chart_inference
+from densepose_ext.modeling.inference import densepose_chart_inference_per_box
 
 from .tiny import REPO, blob_dataset, densepose_cfg, gt_boxes_as_detections, tiny_cfg
 
@@ -234,7 +234,7 @@ def test_inference_returns_the_second_stage(variant):
 
 
 def test_second_stage_output_equals_its_predictor_output():
-    """With trained-looking random weights, results equal densepose_chart_inference of the cascade's output."""
+    """With trained-looking random weights, results equal the chart conversion of the cascade's output."""
     torch.manual_seed(1)
     model = build_model(tiny_multitask_cfg(False, True))
     captured = []
@@ -242,7 +242,7 @@ def test_second_stage_output_equals_its_predictor_output():
     inputs = multitask_blob_dataset(1)
     (out,) = _given_box_inference(model, inputs)
     assert torch.equal(out.pred_densepose.outputs.fine_segm, captured[-1].fine_segm)
-    (expected,) = densepose_chart_inference(captured[-1], out.pred_boxes.tensor, out.pred_densepose.rule)
+    (expected,) = densepose_chart_inference_per_box(captured[-1], out.pred_boxes.tensor, out.pred_densepose.rule)
     (result,) = out.pred_densepose.to_results(out.pred_boxes.tensor)
     assert torch.equal(result.labels, expected.labels) and torch.equal(result.uv, expected.uv)
 

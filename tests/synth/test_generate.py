@@ -54,4 +54,4 @@ def test_cli_reports_bad_arguments(tmp_path, capsys):
 
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path), "--num-images", "2", "--workers", "0"])
-    assert "workers: expected >= 1, got 0" in capsys.readouterr().err
+    assert "--workers: expected an integer >= 1, found 0" in capsys.readouterr().err
