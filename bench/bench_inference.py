@@ -106,9 +106,10 @@ def bench_inference(config: str, size: tuple[int, int], args) -> dict:
     import torch
     from detectron2.modeling import build_model
 
+    from densepose_ext.synth.dataset_format import SYNTH_SURFACE
     from densepose_ext.synth.generate import render_image
 
-    scene = render_image(SCENE_INDEX, SCENE_SEED, size)
+    scene = render_image(SCENE_INDEX, SCENE_SEED, size, SYNTH_SURFACE.load())
     h, w = size
     cfg = _cfg(config, args.device, ["INPUT.MIN_SIZE_TEST", h, "INPUT.MAX_SIZE_TEST", max(h, w)])
     model = build_model(cfg).eval()

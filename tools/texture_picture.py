@@ -10,9 +10,9 @@ import argparse
 import cv2
 import numpy as np
 
-from densepose_ext.surface import get_surface
 from densepose_ext.surface.texture import extract_texture, labelled_part_atlas, paint_texture
 from densepose_ext.synth.body_model import get_body_model
+from densepose_ext.synth.dataset_format import SYNTH_SURFACE
 from densepose_ext.synth.render import render
 from densepose_ext.synth.scene import sample_scene
 
@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    rendering = render(sample_scene(get_body_model(), rng, SIZE), get_surface(), rng)
+    rendering = render(sample_scene(get_body_model(), rng, SIZE), SYNTH_SURFACE.load(), rng)
     image = rendering.image[:, :, ::-1]  # RGB -> BGR
     labels, uv = rendering.part, rendering.uv.transpose(2, 0, 1)
     painted = paint_texture(image, labels, uv, labelled_part_atlas())

@@ -43,6 +43,7 @@ from detectron2.data.datasets.builtin_meta import (
 )
 
 from densepose_ext.surface.source import SurfaceSource
+from densepose_ext.synth.dataset_format import SYNTH_SURFACE
 
 from .dataset_surface import METADATA_KEY as SURFACE_METADATA_KEY
 from .validate import DP_POINT_FIELDS, DensePoseFormatError, Problem, check_densepose_coco, densepose_coco_warnings
@@ -59,9 +60,9 @@ _SYNTH_SPLITS = {
     "densepose_synth_train": ("train", 2000, 0),
     "densepose_synth_val": ("val", 200, 1),
 }
-# The body surfaces of the builtin datasets: DensePose-Synth is rendered on anny; DensePose-COCO was annotated on
-# the SMPL-based charts ($DENSEPOSE_SMPL_DIR).
-SYNTH_SURFACE = SurfaceSource("anny")
+# The body surfaces of the builtin datasets: DensePose-Synth is rendered on anny (SYNTH_SURFACE, owned by
+# synth/dataset_format.py, which generation renders on); DensePose-COCO was annotated on the SMPL-based charts
+# ($DENSEPOSE_SMPL_DIR).
 COCO_SURFACE = SurfaceSource("smpl")
 # name -> (annotation file, image directory), relative to the data root; the layout of the reference project.
 _COCO_SPLITS = {

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from densepose_ext.synth.body_model import COCO_SKELETON
+from densepose_ext.synth.dataset_format import SYNTH_SURFACE
 from densepose_ext.synth.generate import render_image
 
 _TILE = (300, 400)  # (height, width) of each panel
@@ -61,8 +62,9 @@ def dense_panel(iuv: np.ndarray) -> np.ndarray:
 def contact_sheet(seed: int = 0, num: int = 4, size: tuple[int, int] = (480, 640)) -> np.ndarray:
     """(num*300, 800, 3) BGR sheet of images 0..num-1 of a dataset with this seed and size."""
     rows = []
+    surface = SYNTH_SURFACE.load()
     for index in range(num):
-        r = render_image(index, seed, size)
+        r = render_image(index, seed, size, surface)
         left = cv2.resize(draw_annotations(r["rgb"], r["annotations"]), _TILE[::-1], interpolation=cv2.INTER_AREA)
         right = cv2.resize(dense_panel(r["iuv"]), _TILE[::-1], interpolation=cv2.INTER_NEAREST)
         rows.append(np.concatenate([left, right], axis=1))

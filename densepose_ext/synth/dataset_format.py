@@ -4,6 +4,9 @@ Format 2 writes ``dense/<stem>_IUV.png`` in the reference's layout (B = I, G = U
 vis/iuv_image.py); format 1 wrote R = I. A folder records its version in ``synth_config.json``
 (``format_version``, written when generation starts), so a reader can refuse a format-1 folder even where its
 pixels could pass for either layout; ``python -m densepose_ext.synth migrate DIR`` (migrate.py) rewrites it.
+
+Its U/V are chart coordinates of the anny body surface (SYNTH_SURFACE): generation renders on it, and the
+dataset registration (data/datasets.py) records it as the surface training and evaluation must use.
 """
 from __future__ import annotations
 
@@ -12,9 +15,11 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from densepose_ext.surface.source import SurfaceSource
 from densepose_ext.utils.cli_errors import UserInputError
 
 FORMAT_VERSION = 2
+SYNTH_SURFACE = SurfaceSource("anny")  # the body surface DensePose-Synth is rendered on
 CONFIG_FILE = "synth_config.json"
 DENSE_DIR = "dense"
 

@@ -11,6 +11,8 @@ Layout under OUT (see docs/FORMAT_synth.md):
 
 Image ``index`` (0-based) has stem ``f"{index:06d}"``, COCO id ``index + 1`` and a random generator seeded
 by ``(seed, index)`` alone, so the output is byte-identical whatever the worker count or resume history.
+Images are rendered on the body surface SYNTH_SURFACE names (dataset_format.py), passed down explicitly and
+loaded once per process.
 """
 from __future__ import annotations
 
@@ -27,11 +29,12 @@ import numpy as np
 from tqdm import tqdm
 
 from densepose_ext.inference_io.atomic import atomic_write_bytes
-from densepose_ext.surface import get_surface
+from densepose_ext.surface import BodySurface
+from densepose_ext.surface.source import SurfaceSource
 from densepose_ext.synth.annotate import annotate
 from densepose_ext.synth.body_model import COCO_KEYPOINT_NAMES, COCO_SKELETON, get_body_model
-from densepose_ext.synth.dataset_format import (CONFIG_FILE, DENSE_DIR, FORMAT_VERSION, SynthFormatError,
-                                                check_dense_format, dense_paths)
+from densepose_ext.synth.dataset_format import (CONFIG_FILE, DENSE_DIR, FORMAT_VERSION, SYNTH_SURFACE,
+                                                SynthFormatError, check_dense_format, dense_paths)
 from densepose_ext.synth.render import render
 from densepose_ext.synth.scene import sample_scene
 from densepose_ext.utils.cli_errors import UserInputError
@@ -65,13 +68,14 @@ def _write(path: Path, data: bytes) -> None:
     atomic_write_bytes(path, data, fsync=False)
 
 
-def render_image(index: int, seed: int, size: tuple[int, int]) -> dict:
-    """Everything about image `index`: 'image' (COCO record), 'annotations' (without ids), 'rgb' (H,W,3),
-    'iuv' (H,W,3), 'inds' (H,W) uint8 arrays, 'meta' (camera + people) and 'jpeg_quality'."""
+def render_image(index: int, seed: int, size: tuple[int, int], surface: BodySurface) -> dict:
+    """Everything about image `index` rendered on `surface` (DensePose-Synth: ``SYNTH_SURFACE.load()``):
+    'image' (COCO record), 'annotations' (without ids), 'rgb' (H,W,3), 'iuv' (H,W,3), 'inds' (H,W) uint8
+    arrays, 'meta' (camera + people) and 'jpeg_quality'."""
     rng = image_rng(seed, index)
     model = get_body_model()
     scene = sample_scene(model, rng, size)
-    rendering = render(scene, get_surface(), rng)
+    rendering = render(scene, surface, rng)
     annotations, inds, person_to_ann = annotate(scene.camera, [p.keypoints for p in scene.people], rendering)
     meta = {"camera": scene.camera.to_json(),
             "people": [dict(p.to_json(), annotation=k) for p, k in zip(scene.people, person_to_ann)]}
@@ -84,9 +88,11 @@ def render_image(index: int, seed: int, size: tuple[int, int]) -> dict:
     }
 
 
-def write_image(out: Path, index: int, seed: int, size: tuple[int, int]) -> int:
-    """Render image `index` and write its files, the shard last. Returns the index."""
-    r = render_image(index, seed, size)
+def write_image(out: Path, index: int, seed: int, size: tuple[int, int], surface: SurfaceSource) -> int:
+    """Render image `index` on `surface` and write its files, the shard last. Returns the index.
+    `surface` is the small picklable source, not the loaded surface: tasks sent to pool workers stay small,
+    and ``load()`` is cached, so each process loads the surface once."""
+    r = render_image(index, seed, size, surface.load())
     stem = image_stem(index)
     _write(out / "images" / f"{stem}.jpg",
            encode_image(".jpg", r["rgb"][:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, r["jpeg_quality"]]))
@@ -151,11 +157,11 @@ def _one_thread_per_process() -> Iterator[None]:
         cv2.setNumThreads(previous_cv2)
 
 
-def _init_worker() -> None:
+def _init_worker(surface: SurfaceSource) -> None:
     # a pool worker lives only for this run: enter the limits for good, and load the assets once
     _one_thread_per_process().__enter__()
     get_body_model()
-    get_surface()
+    surface.load()
 
 
 def generate(out: str | os.PathLike, num_images: int, seed: int = 0, size: tuple[int, int] = (480, 640),
@@ -173,7 +179,7 @@ def generate(out: str | os.PathLike, num_images: int, seed: int = 0, size: tuple
         (out / sub).mkdir(parents=True, exist_ok=True)
     _check_config(out, {"format_version": FORMAT_VERSION, "seed": seed, "size": list(size)})
     todo = [i for i in range(num_images) if not (out / "shards" / f"{image_stem(i)}.json").is_file()]
-    task = functools.partial(write_image, out, seed=seed, size=size)
+    task = functools.partial(write_image, out, seed=seed, size=size, surface=SYNTH_SURFACE)
     bar = tqdm(total=num_images, initial=num_images - len(todo), disable=not progress, desc="synth", unit="img")
     if workers == 1 or len(todo) <= 1:
         with _one_thread_per_process():
@@ -182,7 +188,7 @@ def generate(out: str | os.PathLike, num_images: int, seed: int = 0, size: tuple
                 bar.update(1)
     else:
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with ctx.Pool(workers, initializer=_init_worker) as pool:
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(SYNTH_SURFACE,)) as pool:
             for _ in pool.imap_unordered(task, todo):
                 bar.update(1)
     bar.close()

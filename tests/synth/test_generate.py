@@ -1,11 +1,13 @@
 """Determinism (bytes identical whatever the worker count), resume, and the CLI arguments."""
 import argparse
+import json
 import shutil
 
 import pytest
 
 from densepose_ext.synth.__main__ import parse_size
-from densepose_ext.synth.generate import generate
+from densepose_ext.synth.dataset_format import SYNTH_SURFACE
+from densepose_ext.synth.generate import generate, render_image
 
 from .conftest import NUM_IMAGES, SEED, SIZE
 
@@ -41,6 +43,27 @@ def test_other_arguments_refuse_to_resume(synth_dir, tmp_path):
 def test_seed_changes_output(synth_dir, tmp_path):
     generate(tmp_path, 1, seed=SEED + 1, size=SIZE, progress=False)
     assert (tmp_path / "images" / "000000.jpg").read_bytes() != (synth_dir / "images" / "000000.jpg").read_bytes()
+
+
+class _RecordingSurface:
+    """Delegates to a real surface and records which of its attributes were read."""
+
+    def __init__(self, surface):
+        self._surface, self.read = surface, set()
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self._surface, name)
+
+
+def test_render_image_draws_on_the_surface_it_is_given(synth_dir):
+    # the same image as the generated dataset's first one, and every surface lookup went to the given object
+    surface = _RecordingSurface(SYNTH_SURFACE.load())
+    r = render_image(0, SEED, SIZE, surface)
+    assert surface.read
+    assert r["image"] == {"id": 1, "file_name": "000000.jpg", "height": SIZE[0], "width": SIZE[1]}
+    first = json.loads((synth_dir / "shards" / "000000.json").read_text())
+    assert json.loads(json.dumps(r["annotations"])) == first["annotations"]
 
 
 def test_parse_size():
