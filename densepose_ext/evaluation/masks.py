@@ -17,7 +17,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from scipy.ndimage import zoom
 
-from densepose_ext.evaluation.sampling import cell_index
+from densepose_ext.structures.box_grid import cell_index
 
 
 class Window(NamedTuple):

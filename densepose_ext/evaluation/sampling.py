@@ -18,23 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from densepose_ext.data.annotation import box256_to_image
-
-
-def cell_index(coord: np.ndarray, lo: np.ndarray, hi: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Grid cell along one axis of a box frame, broadcasting over all arguments.
-
-    Args:
-        coord: image px coordinate(s).
-        lo, hi: the box extent on that axis (image px).
-        size: number of cells over [lo, hi).
-    Returns:
-        cell: int64, clipped to 0 where outside; inside: bool, False outside [lo, hi) or for an empty box.
-    """
-    lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cell = np.floor((np.asarray(coord, np.float64) - lo) * (size / (hi - lo)))
-    inside = (cell >= 0) & (cell < size) & (hi > lo)
-    return np.where(inside, cell, 0).astype(np.int64), inside
+from densepose_ext.structures.box_grid import cell_index
 
 
 def reference_cell_index(
@@ -98,6 +82,7 @@ def sample_results(
         det = np.asarray(det, dtype=np.int64)
         has_det, det = det >= 0, np.maximum(det, 0)
     box, size = boxes[det], sizes[det]
+    # cell-centre: a point whose cell rounds past the grid's edge reads nothing (cell_index's "outside" rule)
     cells = cell_index if frame == "cell-centre" else reference_cell_index
     col, in_x = cells(x, box[..., 0], box[..., 2], size[..., 1])
     row, in_y = cells(y, box[..., 1], box[..., 3], size[..., 0])

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from densepose_ext.inference_io.detections import ImageDetections
+from densepose_ext.structures.box_grid import cell_index
 from densepose_ext.surface.parts import NUM_FINE_PARTS
 from densepose_ext.utils.image_file import encode_image
 
@@ -54,7 +55,9 @@ def box_pixel_grid(box: np.ndarray, box_hw: tuple[int, int], image_hw: tuple[int
         image_hw: (H, W) image size; pixels outside the image are dropped.
     Returns:
         (rows, cols, cell_rows, cell_cols): int64 1-D arrays; rows/cols are consecutive image pixel
-        indices (so they can be used as slices), cell_rows/cell_cols the matching box-frame indices.
+        indices (so they can be used as slices), cell_rows/cell_cols the matching box-frame indices
+        (structures/box_grid.cell_index, "clip" rule: a pixel centre inside the box whose cell rounds past the
+        grid's edge takes the edge cell, so a pasted box has no holes).
     """
     spans = []
     for lo, hi, cells, size in ((box[1], box[3], box_hw[0], image_hw[0]),
@@ -63,9 +66,7 @@ def box_pixel_grid(box: np.ndarray, box_hw: tuple[int, int], image_hw: tuple[int
         first = max(int(np.ceil(lo - 0.5)), 0)
         last = min(int(np.ceil(hi - 0.5)), size)
         pix = np.arange(first, max(last, first), dtype=np.int64)
-        extent = max(float(hi - lo), np.finfo(np.float32).tiny)
-        cell = np.floor((pix + 0.5 - lo) * (cells / extent)).astype(np.int64)
-        spans.append((pix, np.clip(cell, 0, cells - 1)))
+        spans.append((pix, cell_index(pix + 0.5, lo, hi, cells, edge="clip")[0]))
     (rows, cell_rows), (cols, cell_cols) = spans
     return rows, cols, cell_rows, cell_cols
 
