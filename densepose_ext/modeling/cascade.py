@@ -161,6 +161,12 @@ def auxiliary_task_maps(
     StandardROIHeads' own mask/keypoint heads (their poolers and input features), ROI frame:
     mask probabilities sigmoid(logits) (N, C_m, M, M) and/or keypoint heatmaps (N, K, H, H) as
     `relative_heatmaps` of the keypoint logits."""
+    # Public detectron2 API only, no internals: mask/keypoint_pooler, _head and _in_features are the documented
+    # keyword arguments StandardROIHeads.__init__ stores under the same names, and `layers` is the method
+    # BaseMaskRCNNHead/BaseKeypointRCNNHead document as the network to override (their forward adds the loss or
+    # the per-instance inference, which would need Instances and drop the logits). detectron2 has no public call
+    # for "head logits at these boxes"; StandardROIHeads._forward_mask/_forward_keypoint are private and select
+    # foreground proposals themselves, so they cannot take the DensePose ROIs.
     maps = []
     if stage.use_masks:
         logits = _task_logits(roi_heads.mask_pooler, roi_heads.mask_head, roi_heads.mask_in_features, features, boxes)
