@@ -69,12 +69,3 @@ def submit_pair_distances(
     batch.submit(
         (gt_i[cols], gt_u[cols], gt_v[cols]), (pred_i[rows, cols], pred_u[rows, cols], pred_v[rows, cols]), done
     )
-
-
-def pair_distances(gt_iuv: IUV, pred_iuv: IUV, distance_fn: DistanceFn) -> np.ndarray:
-    """(D, N) geodesic errors (metres, ``inf`` where I_pred = 0), with one call of ``distance_fn``."""
-    out = np.full(np.shape(pred_iuv[0]), np.inf)
-    batch = BatchedDistance(distance_fn)
-    submit_pair_distances(batch, tuple(np.asarray(a) for a in gt_iuv), tuple(np.asarray(a) for a in pred_iuv), out)
-    batch.flush()
-    return out

@@ -35,7 +35,6 @@ class DensePoseTargets:
             annotation has no `dp_masks`.
         mask_box: Tensor[4] float32, XYXY image px of the region the coarse mask covers (the annotated box,
             transformed like the image).
-        dense: reserved for dense pseudo-labels of the teacher; None for annotated sparse points.
     """
 
     x: torch.Tensor
@@ -45,7 +44,6 @@ class DensePoseTargets:
     v: torch.Tensor
     coarse_masks: Optional[torch.Tensor]
     mask_box: torch.Tensor
-    dense: Optional[object] = None
 
     def __post_init__(self) -> None:
         num_points = self.x.shape

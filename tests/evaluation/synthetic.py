@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from pycocotools import mask as mask_utils
 
+from densepose_ext.evaluation.distances import BatchedDistance, submit_pair_distances
 from densepose_ext.evaluation.masks import Window, paste_box_mask
 from densepose_ext.evaluation.results_file import result_records
 from densepose_ext.structures.results import DensePoseResult
@@ -18,6 +19,16 @@ from densepose_ext.structures.results import DensePoseResult
 # Part rectangle of every synthetic person in box-256 (rows y0:y1, cols x0:x1).
 MASK_RECT = (64, 192, 32, 224)
 WRONG_PART_DISTANCE_M = 2.0
+
+
+def pair_distances(gt_iuv, pred_iuv, distance_fn) -> np.ndarray:
+    """(D, N) errors of (D, N) predictions at N ground-truth points (inf where I_pred = 0), through the
+    evaluator's submit_pair_distances and one flushed batch."""
+    out = np.full(np.shape(pred_iuv[0]), np.inf)
+    batch = BatchedDistance(distance_fn)
+    submit_pair_distances(batch, tuple(np.asarray(a) for a in gt_iuv), tuple(np.asarray(a) for a in pred_iuv), out)
+    batch.flush()
+    return out
 
 
 def chart_distance(i1, u1, v1, i2, u2, v2) -> np.ndarray:

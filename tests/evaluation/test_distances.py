@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from densepose_ext.evaluation.distances import BatchedDistance, pair_distances, submit_pair_distances
+from densepose_ext.evaluation.distances import BatchedDistance, submit_pair_distances
 
 from .synthetic import chart_distance
 
@@ -52,7 +52,7 @@ def test_batches_run_once_they_are_large_enough():
     assert fn.calls == [12, 5] and [len(d) for d in done] == [4, 4, 4, 4, 1]
 
 
-def test_submitted_pair_distances_equal_the_direct_ones():
+def test_submitted_pair_distances_equal_direct_distance_calls():
     rng = np.random.default_rng(2)
     gt = tuple(a for a in random_pairs(rng, 30)[0])
     pred_i = rng.integers(0, 25, (3, 30))
@@ -63,6 +63,5 @@ def test_submitted_pair_distances_equal_the_direct_ones():
     submit_pair_distances(batch, gt, pred, out, then=lambda: called.append(True))
     batch.flush()
     assert called == [True]
-    np.testing.assert_array_equal(out, pair_distances(gt, pred, chart_distance))
     expected = np.where(pred_i > 0, chart_distance(gt[0][None], gt[1][None], gt[2][None], *pred), np.inf)
     np.testing.assert_array_equal(out, expected)

@@ -5,11 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from densepose_ext.evaluation.distances import pair_distances
 from densepose_ext.evaluation.gps import gps_from_distances, gpsm, point_similarity
 from densepose_ext.evaluation.kappa import GLOBAL_KAPPA, describe_kappa, point_kappa
 
-from .synthetic import REFERENCE_KAPPA_BY_REGION, chart_distance, reference_kappa
+from .synthetic import REFERENCE_KAPPA_BY_REGION, chart_distance, pair_distances, reference_kappa
 
 
 def gps_reference(dist, gt_parts, owner, num_gt, kappa_mode):
