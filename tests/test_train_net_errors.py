@@ -1,6 +1,5 @@
 """train_net.py and apply_net's config loading on bad config files and overrides: one message naming the file (and
 line or key), what was expected and what was found, exit status 2, no traceback; nothing is built (issue 19)."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -10,6 +9,7 @@ import pytest
 
 from densepose_ext.inference_io.predictor import setup_inference_cfg
 from densepose_ext.utils.cli_errors import UserInputError, run_cli
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 CPU = (REPO / "configs" / "synth" / "densepose_rcnn_R_18ish_FPN_cpu.yaml").as_posix()
@@ -17,10 +17,7 @@ CPU = (REPO / "configs" / "synth" / "densepose_rcnn_R_18ish_FPN_cpu.yaml").as_po
 
 @pytest.fixture(scope="module")
 def train_net():
-    spec = importlib.util.spec_from_file_location("train_net_errors", REPO / "train_net.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("train_net.py", "train_net_errors")
 
 
 def _file(tmp_path: Path, name: str, text: str) -> str:

@@ -1,6 +1,5 @@
 """DensePose-COCO 2014 as published, at $DENSEPOSE_DATA in the reference's layout, on the SMPL surface of
 $DENSEPOSE_SMPL_DIR: registration, loading, and one training iteration + one evaluation through train_net.py."""
-import importlib.util
 import json
 import os
 
@@ -12,6 +11,7 @@ from densepose_ext.data.datasets import DENSEPOSE_COCO_2014_NAMES, data_root, re
 from densepose_ext.surface import body_surface
 from densepose_ext.surface.chart_vertex_geodesic import ChartVertexGeodesic
 from tests.modeling.tiny import tiny_train_overrides
+from tests.scripts import load_script
 
 from .densepose_coco_files import write_densepose_coco_2014
 from .smpl_doll import write_doll
@@ -56,10 +56,7 @@ def test_the_published_splits_load_with_their_quirks(coco_root):
 
 
 def _train_net():
-    spec = importlib.util.spec_from_file_location("train_net_under_test", os.path.join(REPO, "train_net.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("train_net.py", "train_net_under_test")
 
 
 def test_one_iteration_and_one_evaluation_use_the_smpl_surface_everywhere(coco_root, tmp_path, monkeypatch):

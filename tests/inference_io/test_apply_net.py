@@ -3,7 +3,6 @@
 The model's detections are meaningless but real (boxes, scores, DensePose grids), so these tests
 check plumbing against the model: names, order, exit status, formats, IUV/record agreement, videos.
 """
-import importlib.util
 import json
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from densepose_ext.inference_io.predictor import BatchPredictor, detections_pred
 from densepose_ext.inference_io.records import load_record
 from densepose_ext.utils.cli_errors import run_cli
 from densepose_ext.vis.iuv_image import composite_iuv, iuv_png_arrays
+
+from tests.scripts import load_script
 
 from .media import make_folder, write_image, write_video
 
@@ -45,10 +46,7 @@ def weights(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def apply_net():
-    spec = importlib.util.spec_from_file_location("apply_net", REPO / "apply_net.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("apply_net.py", "apply_net")
 
 
 def test_dump_cli_folder_with_bad_files_and_iuv_agreement(tmp_path, weights):

@@ -1,7 +1,6 @@
 """apply_net.py on bad arguments, images, videos and output locations: one message naming the item and what was
 expected, the right exit status, no traceback, no user file changed (issue 19)."""
 import hashlib
-import importlib.util
 import json
 import struct
 import subprocess
@@ -16,6 +15,8 @@ import pytest
 from densepose_ext.inference_io.inputs import InputError, iter_frames, read_image, resolve_inputs
 from densepose_ext.utils.cli_errors import run_cli
 
+from tests.scripts import load_script
+
 from .media import write_image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,10 +28,7 @@ FAST = ["--device", "cpu", "--min-score", "0.0", "--no-progress", "TEST.DETECTIO
 
 @pytest.fixture(scope="module")
 def apply_net():
-    spec = importlib.util.spec_from_file_location("apply_net_bad_inputs", REPO / "apply_net.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("apply_net.py", "apply_net_bad_inputs")
 
 
 def _digests(root: Path) -> dict:

@@ -1,20 +1,18 @@
 """tools/install_detectron2.py: the keep-or-build decision and the source patches, without any network."""
-import importlib.util
 import stat
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def installer():
-    spec = importlib.util.spec_from_file_location("install_detectron2", ROOT / "tools" / "install_detectron2.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/install_detectron2.py", "install_detectron2")
 
 
 def _fake_python(tmp_path: Path, exit_code: int) -> str:

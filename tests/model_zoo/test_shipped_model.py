@@ -2,8 +2,6 @@
 every tensor of it into the network its config builds, and it still does DensePose on held-out synthetic images,
 so that a change which silently breaks the model (architecture, preprocessing, inference rule) fails here."""
 import json
-import os
-import sys
 
 import numpy as np
 
@@ -22,8 +20,8 @@ from densepose_ext.data.datasets import SYNTH_SURFACE
 from densepose_ext.evaluation import DensePoseCOCOEvaluator
 from densepose_ext.model_zoo import SHIPPED_MODELS, expand_model_name, get_checkpoint, get_config_file
 from densepose_ext.synth.generate import generate
+from tests.scripts import load_script
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NAME = "densepose_synth"
 # The first images of the validation split the model card reports on (seed 1, 320x240: never trained on).
 NUM_IMAGES, SEED, SIZE = 6, 1, (240, 320)
@@ -74,9 +72,7 @@ def test_names_resolve_and_unknown_names_are_refused():
 def test_apply_net_takes_the_model_by_name(tmp_path):
     import cv2
 
-    sys.path.insert(0, REPO)
-    import apply_net
-
+    apply_net = load_script("apply_net.py", "apply_net_shipped_model")
     image = np.full((120, 160, 3), 127, np.uint8)
     cv2.imwrite(str(tmp_path / "grey.png"), image)
     status = apply_net.main(["dump", NAME, str(tmp_path / "grey.png"), "--output", str(tmp_path / "dump"),
