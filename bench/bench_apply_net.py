@@ -46,18 +46,25 @@ def _write_images(folder: Path, count: int, size: tuple[int, int]) -> None:
         cv2.imwrite(str(folder / f"im{k:06d}.jpg"), rng.integers(0, 255, (*size, 3), dtype=np.uint8))
 
 
-def bench_speed(args, work: Path) -> dict:
+def _random_model_predictor(args, work: Path, name: str, folder: Path):
+    """(cfg, predict) of the config with seeded random weights saved as WORK/`name`.pth, after writing the
+    benchmark's images into `folder` and one warm-up prediction."""
     from detectron2.checkpoint import DetectionCheckpointer
     from detectron2.modeling import build_model
 
     opts = ["TEST.DETECTIONS_PER_IMAGE", str(args.detections)]
     torch.manual_seed(0)
     DetectionCheckpointer(build_model(setup_inference_cfg(args.config, "", opts, args.device)),
-                          save_dir=str(work)).save("random")
-    cfg = setup_inference_cfg(args.config, str(work / "random.pth"), opts, args.device, min_score=0.0)
+                          save_dir=str(work)).save(name)
+    cfg = setup_inference_cfg(args.config, str(work / f"{name}.pth"), opts, args.device, min_score=0.0)
     predict = detections_predictor(cfg)
-    _write_images(work / "images", args.images, tuple(args.size))
-    predict([cv2.imread(str(work / "images" / "im000000.jpg"))])  # warm-up
+    _write_images(folder, args.images, tuple(args.size))
+    predict([cv2.imread(str(folder / "im000000.jpg"))])  # warm-up
+    return cfg, predict
+
+
+def bench_speed(args, work: Path) -> dict:
+    cfg, predict = _random_model_predictor(args, work, "random", work / "images")
     rates, cpu = {}, {}
     for batch_size in args.batch_sizes:
         best, best_cpu = float("inf"), float("inf")
@@ -88,21 +95,11 @@ def bench_before_after(args, work: Path) -> dict:
     (pipelined loop, batched conversion), alternated in one run, plus the conversion alone on the same outputs."""
     from unittest import mock
 
-    from detectron2.checkpoint import DetectionCheckpointer
-    from detectron2.modeling import build_model
-
     from densepose_ext.inference_io import runner
     from densepose_ext.modeling import inference
 
-    opts = ["TEST.DETECTIONS_PER_IMAGE", str(args.detections)]
-    torch.manual_seed(0)
-    DetectionCheckpointer(build_model(setup_inference_cfg(args.config, "", opts, args.device)),
-                          save_dir=str(work)).save("random_ba")
-    cfg = setup_inference_cfg(args.config, str(work / "random_ba.pth"), opts, args.device, min_score=0.0)
-    predict = detections_predictor(cfg)
     folder = work / "images_ba"
-    _write_images(folder, args.images, tuple(args.size))
-    predict([cv2.imread(str(folder / "im000000.jpg"))])  # warm-up
+    cfg, predict = _random_model_predictor(args, work, "random_ba", folder)
     sequential = runner.run.__defaults__[:-1] + (False,)
     variants = {
         "before": [mock.patch.object(runner.run, "__defaults__", sequential),
