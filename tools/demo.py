@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """`make demo`: the whole mission on one CPU machine, nothing downloaded.
 
-    python tools/demo.py [--scratch] [--out demo_output] [--config configs/demo/densepose_rcnn_R_18ish_FPN_finetune.yaml]
+    python tools/demo.py [--scratch] [--out demo_output]
+                         [--config configs/demo/densepose_rcnn_R_18ish_FPN_finetune.yaml]
                          [--num-train 600] [--num-val 100] [--size 320x240] [KEY VALUE ...]
 
 Steps, each skipped when its outputs exist (so a rerun resumes where the last run stopped):
