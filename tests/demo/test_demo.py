@@ -16,16 +16,23 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import demo  # noqa: E402
 
-# The demo recipe on small images so that 2 iterations take seconds (the accuracy floor is not checked here;
-# tests/model_zoo checks the shipped model's).
-SHORT = ["INPUT.MIN_SIZE_TRAIN", "(120,)", "INPUT.MIN_SIZE_TEST", "120", "DATALOADER.NUM_WORKERS", "0",
+# The demo recipe with 2 iterations on small training images, so that fine-tuning takes seconds. Evaluation keeps
+# the pretraining's 240 px on 320x240 images: at 160x120 no synthetic person is large enough to be given DensePose
+# points (synth/annotate.py MIN_DP_AREA), and pointwise AUC would be None, checking nothing. The demo's own floor
+# (100 val images) is not checked here; tests/model_zoo checks the shipped model's.
+SHORT = ["INPUT.MIN_SIZE_TRAIN", "(120,)", "INPUT.MIN_SIZE_TEST", "240", "DATALOADER.NUM_WORKERS", "0",
          "SOLVER.IMS_PER_BATCH", "2", "SOLVER.MAX_ITER", "2", "SOLVER.WARMUP_ITERS", "1"]
+# Pointwise AUC30 the 2-iteration fine-tune must reach on the 2 val images (1 person with DensePose points, 103
+# points). Measured under these settings: shipped weights 0.303-0.310 (SEED 0, 1, unset); the shipped detector with
+# a randomly initialised DensePose head (its keys dropped from the checkpoint) 0.062-0.065; MODEL.WEIGHTS "" 0.0
+# (no detection matches the person). The floor sits between the first two.
+MIN_AUC30 = 0.2
 
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    argv = ["--out", str(out), "--num-train", "3", "--num-val", "2", "--size", "160x120", "--workers", "1",
+    argv = ["--out", str(out), "--num-train", "3", "--num-val", "2", "--size", "320x240", "--workers", "1",
             # an untrained model's scores are about 0.5: keep its boxes so that the pictures show detections
             "--min-score", "0.0", *SHORT]
     metrics = demo.main(argv)
@@ -44,8 +51,12 @@ def test_outputs_and_metrics(first_run):
     assert metrics["num_images"] == 2
     # the evaluator scored the model's person detections (their category mapped to the dataset's person id)
     assert metrics["num_detections"] > 0
-    for key in ("AUC10", "AUC30"):
-        assert metrics["pointwise"][key] is None or 0.0 <= metrics["pointwise"][key] <= 1.0
+    # the shipped weights loaded into the demo's network, DensePose head included: see MIN_AUC30
+    pointwise = metrics["pointwise"]
+    assert pointwise["num_points"] > 0
+    assert MIN_AUC30 < pointwise["AUC30"] <= 1.0
+    assert 0.0 <= pointwise["AUC10"] <= pointwise["AUC30"]  # a 10 cm hit is also a 30 cm hit
+    assert metrics["kappa"]["global"]["GPS"]["AP"] is not None  # a person with points was scored
     assert cv2.imread(str(out / "rcp.png")) is not None
 
     # apply_net saw the 2 held-out val images and the astronaut, under stable names
