@@ -30,12 +30,18 @@ def registered(tmp_path_factory):
     gt_file = root / "gt.json"
     gt_file.write_text(json.dumps(dataset(people, (H, W))))
     name = "densepose_ext_test_evaluator"
+    register_metadata(name, gt_file)
+    return name, people, root
+
+
+def register_metadata(name, gt_file):
+    """Make `gt_file` the evaluator's dataset `name` in this process (a no-op if it is registered already); spawned
+    workers, which start with an empty MetadataCatalog, call it too."""
     if name not in MetadataCatalog.list():
         # Category id 1 in the JSON is the model's contiguous class 0, as detectron2's COCO loader maps it.
         MetadataCatalog.get(name).set(
             json_file=str(gt_file), thing_dataset_id_to_contiguous_id={1: 0}, thing_classes=["person"]
         )
-    return name, people, root
 
 
 def model_outputs(people, detected, device="cpu", input_scale=1):
