@@ -44,7 +44,7 @@ def log(message: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def _run(cmd: Sequence[str], env: Optional[dict] = None) -> None:
+def run_cli(cmd: Sequence[str], env: Optional[dict] = None) -> None:
     """Run a project CLI with the demo's interpreter, its output streaming through (progress bars, logs)."""
     log("$ " + " ".join(str(c) for c in cmd))
     subprocess.run([sys.executable, *map(str, cmd)], check=True, cwd=REPO, env=env)
@@ -54,7 +54,7 @@ class Demo:
     """Paths and settings of one demo run under `out`; each public method is one resumable step."""
 
     def __init__(self, out: Path, config: Path, num_train: int, num_val: int, size: str, opts: Sequence[str],
-                 workers: int, min_score: float, train_seed: int = 0) -> None:
+                 workers: int, min_score: float, train_seed: int = 0, model_dir: Optional[Path] = None) -> None:
         self.out, self.config, self.opts = out.resolve(), config.resolve(), list(opts)
         self.num = {"train": num_train, "val": num_val}
         # the val split (seed 1) is the same for every run, so that the demo and the shipped model are scored
@@ -62,14 +62,15 @@ class Demo:
         self.seed = {"train": train_seed, "val": 1}
         self.size, self.workers, self.min_score = size, workers, min_score
         self.data_root = self.out / "data"
-        self.model_dir = self.out / "model"
+        self.model_dir = self.out / "model" if model_dir is None else model_dir.resolve()
         self.weights = self.model_dir / "model_final.pth"
         self.metrics = self.out / "metrics.json"
 
     def split_dir(self, split: str) -> Path:
         return self.data_root / "densepose_synth" / split
 
-    def _env(self) -> dict:
+    def env(self) -> dict:
+        """The environment of the project's CLIs: DENSEPOSE_DATA names this run's data folder."""
         return dict(os.environ, DENSEPOSE_DATA=str(self.data_root))
 
     # ---- 1. data ----
@@ -78,7 +79,7 @@ class Demo:
             if num_images(self.split_dir(split) / "annotations.json") >= self.num[split]:
                 log(f"data: {self.split_dir(split)} has {self.num[split]} images, reused")
                 continue
-            _run(["-m", "densepose_ext.synth", "--out", self.split_dir(split), "--num-images", self.num[split],
+            run_cli(["-m", "densepose_ext.synth", "--out", self.split_dir(split), "--num-images", self.num[split],
                   "--seed", seed, "--size", self.size, "--workers", self.workers])
 
     # ---- 2. train ----
@@ -87,8 +88,8 @@ class Demo:
             log(f"train: {self.weights} exists, reused")
             return
         # --resume continues from the last checkpoint of an interrupted run
-        _run(["train_net.py", "--config-file", self.config, "--resume", "OUTPUT_DIR", self.model_dir, *self.opts],
-             env=self._env())
+        run_cli(["train_net.py", "--config-file", self.config, "--resume", "OUTPUT_DIR", self.model_dir, *self.opts],
+             env=self.env())
 
     # ---- 3. evaluate ----
     def cfg(self):
@@ -143,7 +144,8 @@ class Demo:
         eval_dir = self.out / "eval"
         # the loader first: loading the dataset records its category mapping, which the evaluator reads
         loader = build_detection_test_loader(cfg, VAL_DATASET, mapper=DensePoseDatasetMapper(cfg, False))
-        evaluator = DensePoseCOCOEvaluator(VAL_DATASET, output_dir=str(eval_dir), distributed=False, kappa_mode="global")
+        evaluator = DensePoseCOCOEvaluator(VAL_DATASET, output_dir=str(eval_dir), distributed=False,
+                                           kappa_mode="global")
         log(f"evaluate: {self.num['val']} val images (detectron2 logs progress)")
         start = time.perf_counter()
         with torch.no_grad():
@@ -188,10 +190,10 @@ class Demo:
                 p.unlink()
         common = [self.config, self.weights, inputs]
         flags = ["--min-score", str(self.min_score), *self.opts]
-        _run(["apply_net.py", "dump", *common, "--output", self.out / "dump", "--format", "npz",
+        run_cli(["apply_net.py", "dump", *common, "--output", self.out / "dump", "--format", "npz",
               "--iuv-dir", self.out / "iuv", *flags])
         # part colours with U/V iso-lines on top, boxes and scores, and a legend panel
-        _run(["apply_net.py", "show", *common, "dp_segm,dp_contour,bbox", "--legend", "--output", self.out / "vis",
+        run_cli(["apply_net.py", "show", *common, "dp_segm,dp_contour,bbox", "--legend", "--output", self.out / "vis",
               *flags])
 
 
