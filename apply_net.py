@@ -2,7 +2,7 @@
 """Apply a DensePose model to images, folders, globs or videos: dump results or render pictures.
 
     apply_net.py dump CONFIG WEIGHTS INPUT [--output DIR] [--format npz|json|pth] [--device DEV]
-                      [--min-score S] [--batch-size B] [--iuv-dir DIR] [KEY VALUE ...]
+                      [--min-score S] [--batch-size auto|B] [--iuv-dir DIR] [KEY VALUE ...]
     apply_net.py show CONFIG WEIGHTS INPUT VISUALIZERS [--output PATH] [--legend] [same options]
     apply_net.py show densepose_synth INPUT VISUALIZERS ...     # a shipped model by name: its config + weights
 
@@ -22,7 +22,7 @@ from detectron2.utils.logger import setup_logger
 import densepose_ext.modeling  # noqa: F401  registers DensePoseROIHeads
 from densepose_ext.inference_io import commands
 from densepose_ext.model_zoo import SHIPPED_MODELS, expand_model_name
-from densepose_ext.inference_io.device import check_device
+from densepose_ext.inference_io.device import CPU_MAX_BATCH, CUDA_MAX_BATCH, auto_batch_size, check_device
 from densepose_ext.inference_io.predictor import detections_predictor, setup_inference_cfg
 from densepose_ext.inference_io.records import FORMATS
 from densepose_ext.inference_io.runner import RunSummary
@@ -49,10 +49,16 @@ def _visualizer_list(names: str) -> str:
     return names
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
+def _batch_size(text: str) -> str | int:
+    """The --batch-size value: the word auto, or an integer >= 1."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto or an integer >= 1, found {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, found {value}")
+        raise argparse.ArgumentTypeError(f"expected auto or an integer >= 1, found {value}")
     return value
 
 
@@ -77,7 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--min-score", type=_score, default=None,
                         help="keep detections scoring at least this (default: dump keeps every detection of the "
                              "config's MODEL.ROI_HEADS.SCORE_THRESH_TEST, show keeps >= 0.8, as the reference's)")
-    common.add_argument("--batch-size", type=_positive_int, default=1, help="images per forward pass")
+    common.add_argument("--batch-size", type=_batch_size, default="auto", metavar="auto|B",
+                        help="images per forward pass. auto (default): consecutive images of the same size, so "
+                             f"results equal one image at a time; up to {CUDA_MAX_BATCH} on a GPU, on the CPU up to "
+                             f"{CPU_MAX_BATCH} for models resizing to <= 256 px (INPUT.MIN_SIZE_TEST), fewer for "
+                             "larger (1 at 800 px). B: always B images, of any sizes (a smaller image is padded to "
+                             "the largest, which changes results near its border)"),
     common.add_argument("--iuv-dir", default=None,
                         help="also write full-image <name>_IUV.png and <name>_INDS.png here")
     common.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -118,7 +129,9 @@ def _run_command(args: argparse.Namespace, opts: list[str]) -> RunSummary:
         args.min_score = SHOW_MIN_SCORE
     cfg = setup_inference_cfg(args.config, args.weights, opts, args.device, args.min_score)
     predict = detections_predictor(cfg, cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST)
-    shared = dict(batch_size=args.batch_size, iuv_dir=args.iuv_dir, show_progress=not args.no_progress)
+    auto = args.batch_size == "auto"
+    batch_size = auto_batch_size(cfg.MODEL.DEVICE, cfg.INPUT.MIN_SIZE_TEST) if auto else args.batch_size
+    shared = dict(batch_size=batch_size, same_size=auto, iuv_dir=args.iuv_dir, show_progress=not args.no_progress)
     if args.command == "dump":
         settings = {"config": os.path.abspath(args.config), "weights": os.path.abspath(args.weights),
                     "opts": opts, "min_score": args.min_score}

@@ -36,9 +36,14 @@ class RunSummary:
 
 
 def run(frames: Iterable[Frame], predict: PredictFn, sinks: Sequence[Sink], batch_size: int = 1,
-        progress: Callable[[int], None] = lambda n: None, pipeline: bool = True) -> RunSummary:
-    """Predict every readable frame not yet done by all sinks, `batch_size` frames per call of
-    `predict`, and write it to every sink; then close the sinks.
+        progress: Callable[[int], None] = lambda n: None, pipeline: bool = True,
+        same_size: bool = False) -> RunSummary:
+    """Predict every readable frame not yet done by all sinks, up to `batch_size` consecutive frames per
+    call of `predict`, and write it to every sink; then close the sinks.
+
+    With `same_size` a batch only holds frames of one image size: a frame of another size closes the batch
+    before it, full or not. The model pads the images of a batch to a common size, which changes the
+    features near the border of a smaller image; batches of one size give the results of batch size 1.
 
     With `pipeline` (the default) the model overlaps with the rest: a loader thread reads (decodes) the
     next frames from `frames` while `predict` runs, and a writer thread hands finished batches to the
@@ -73,6 +78,9 @@ def run(frames: Iterable[Frame], predict: PredictFn, sinks: Sequence[Sink], batc
                 summary.skipped += 1
                 progress(1)
             else:
+                if same_size and batch and frame.image.shape != batch[0].image.shape:
+                    yield batch
+                    batch = []
                 batch.append(frame)
                 if len(batch) == batch_size:
                     yield batch

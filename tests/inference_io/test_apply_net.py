@@ -168,6 +168,34 @@ def test_batch_predictor_matches_detectron2_default_predictor(weights):
             np.testing.assert_allclose(uv, ref_uv, atol=1e-4)
 
 
+def test_same_size_batches_give_the_records_of_batch_size_1(tmp_path, weights):
+    sizes = [(48, 64)] * 5 + [(64, 48)] * 2 + [(48, 64)]
+    for k, size in enumerate(sizes):
+        write_image(tmp_path / "in" / f"m{k}.png", seed=40 + k, size=size)
+    predict = detections_predictor(setup_inference_cfg(CONFIG, weights, OPTS, "cpu", 0.0))
+    calls = []
+
+    def recording(images):
+        calls.append(len(images))
+        return predict(images)
+
+    dump(str(tmp_path / "in"), recording, str(tmp_path / "one"), batch_size=1, show_progress=False)
+    dump(str(tmp_path / "in"), recording, str(tmp_path / "auto"), batch_size=4, same_size=True, show_progress=False)
+    assert calls == [1] * 8 + [4, 1, 2, 1]
+    people = 0
+    for k in range(len(sizes)):
+        _, one = load_record(str(tmp_path / "one" / f"m{k}.npz"))
+        _, batched = load_record(str(tmp_path / "auto" / f"m{k}.npz"))
+        assert len(batched) == len(one) and batched.image_size == one.image_size == sizes[k]
+        np.testing.assert_allclose(batched.boxes, one.boxes, atol=1e-3, rtol=1e-4)
+        np.testing.assert_allclose(batched.scores, one.scores, atol=1e-4)
+        for labels, ref_labels, uv, ref_uv in zip(batched.labels, one.labels, batched.uv, one.uv):
+            np.testing.assert_array_equal(labels, ref_labels)
+            np.testing.assert_allclose(uv, ref_uv, atol=1e-4)
+        people += len(one)
+    assert people > 0
+
+
 def test_interrupted_real_dump_resumes(tmp_path, weights):
     folder = tmp_path / "in"
     for k in range(4):

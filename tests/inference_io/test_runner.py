@@ -6,28 +6,34 @@ import numpy as np
 import pytest
 
 from densepose_ext.inference_io.commands import dump
+from densepose_ext.inference_io.device import auto_batch_size
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.inference_io.inputs import iter_frames, resolve_inputs
 from densepose_ext.inference_io.records import load_record
 from densepose_ext.inference_io.runner import run
 from densepose_ext.inference_io.sinks import OutputConflictError, Sink
 
+from tests.scripts import REPO, load_script
+
 from .media import make_folder, write_image
+
+CPU_CONFIG = str(REPO / "configs" / "synth" / "densepose_rcnn_R_18ish_FPN_cpu.yaml")
 
 
 class FakePredictor:
     """One person per image covering its top-left quarter, labelled by the image's mean intensity, so
-    every record can be traced back to its image. Records each call's batch size; can be told to
-    raise KeyboardInterrupt after some calls (an interrupted run)."""
+    every record can be traced back to its image. Records each call's batch size and image sizes; can be
+    told to raise KeyboardInterrupt after some calls (an interrupted run)."""
 
     def __init__(self, interrupt_after=None):
-        self.batches = []
+        self.batches, self.sizes = [], []
         self.interrupt_after = interrupt_after
 
     def __call__(self, images):
         if self.interrupt_after is not None and len(self.batches) >= self.interrupt_after:
             raise KeyboardInterrupt
         self.batches.append(len(images))
+        self.sizes.append([image.shape[:2] for image in images])
         out = []
         for image in images:
             h, w = image.shape[:2]
@@ -57,6 +63,62 @@ def test_batches_and_identical_records_for_any_batch_size(tmp_path, batch_size, 
     reference = FakePredictor()([write_image(tmp_path / "again.png", seed=3)])[0]
     _, det = load_record(str(tmp_path / "out" / "im03.npz"))
     np.testing.assert_array_equal(det.labels[0], reference.labels[0])
+
+
+WIDE, TALL = (48, 64), (64, 48)
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_same_size_batches_split_where_the_image_size_changes(tmp_path, pipeline):
+    sizes = [WIDE, WIDE, TALL, WIDE, WIDE, WIDE, WIDE, WIDE, TALL, TALL]
+    for k, size in enumerate(sizes):
+        write_image(tmp_path / "in" / f"im{k:02d}.png", seed=k, size=size)
+    (tmp_path / "in" / "im04b.png").write_bytes(b"not a png")  # an unreadable frame does not split a batch
+    fake, sink = FakePredictor(), SlowRecordingSink()
+    frames = iter_frames(resolve_inputs(str(tmp_path / "in")), lambda name: False)
+    summary = run(frames, fake, [sink], batch_size=4, pipeline=pipeline, same_size=True)
+    assert fake.sizes == [[WIDE] * 2, [TALL], [WIDE] * 4, [WIDE], [TALL] * 2]
+    assert [name for name, _ in sink.written] == [f"im{k:02d}" for k in range(10)]
+    assert [e["name"] for e in summary.failed] == ["im04b"] and summary.processed == 10
+
+
+def test_same_size_batches_resume_where_an_interrupted_run_stopped(tmp_path):
+    for k, size in enumerate([WIDE, WIDE, WIDE, TALL, TALL, WIDE]):
+        write_image(tmp_path / "in" / f"im{k:02d}.png", seed=k, size=size)
+    folder, out = str(tmp_path / "in"), tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        dump(folder, FakePredictor(interrupt_after=1), str(out), batch_size=2, same_size=True, show_progress=False)
+    assert _records(out) == ["im00.npz", "im01.npz"]
+    resumed = FakePredictor()
+    summary = dump(folder, resumed, str(out), batch_size=2, same_size=True, show_progress=False)
+    assert resumed.sizes == [[WIDE], [TALL] * 2, [WIDE]]  # done frames skipped, not counted in a batch
+    assert (summary.processed, summary.skipped) == (4, 2)
+    assert _records(out) == [f"im{k:02d}.npz" for k in range(6)]
+
+
+def test_apply_net_batches_automatically_by_default(tmp_path, monkeypatch):
+    apply_net = load_script("apply_net.py", "apply_net")
+    cap = auto_batch_size("cpu", 256)  # the CPU recipe's INPUT.MIN_SIZE_TEST
+    for k, size in enumerate([WIDE] * (2 * cap + 1) + [TALL]):
+        write_image(tmp_path / "in" / f"im{k:03d}.png", seed=k, size=size)
+    fakes = []
+
+    def fake_predictor(cfg, min_score):
+        fakes.append(FakePredictor())
+        return fakes[-1]
+
+    monkeypatch.setattr(apply_net, "detections_predictor", fake_predictor)
+    args = ["dump", CPU_CONFIG, "", str(tmp_path / "in"), "--device", "cpu", "--no-progress"]
+    assert apply_net.main([*args, "--output", str(tmp_path / "auto")]) == 0
+    assert fakes[0].sizes == [[WIDE] * cap, [WIDE] * cap, [WIDE], [TALL]]
+    assert apply_net.main([*args, "--output", str(tmp_path / "fixed"), "--batch-size", str(2 * cap)]) == 0
+    assert fakes[1].sizes == [[WIDE] * 2 * cap, [WIDE, TALL]]  # an explicit size batches any sizes together
+
+
+def test_auto_batch_size_shrinks_with_the_model_input_on_the_cpu():
+    assert [auto_batch_size("cpu", side) for side in (240, 256, 300, 362, 363, 512, 800)] == [4, 4, 2, 2, 1, 1, 1]
+    assert auto_batch_size("cpu", 0) == 1  # no test resize: input size unknown
+    assert auto_batch_size("cuda:0", 800) == auto_batch_size("cuda", 0) == 16
 
 
 def test_errors_are_listed_in_input_order_and_not_predicted(tmp_path):
