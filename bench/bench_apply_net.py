@@ -14,16 +14,20 @@ the resident set size after N/10 and after N images shows whether memory stays f
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import tempfile
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
+from unittest import mock
 
 import cv2
 import numpy as np
 import torch
 
 import densepose_ext.modeling  # noqa: F401  registers DensePoseROIHeads
+from densepose_ext.inference_io import commands, runner
 from densepose_ext.inference_io.commands import dump
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.inference_io.inputs import iter_frames, resolve_inputs
@@ -46,7 +50,25 @@ def _write_images(folder: Path, count: int, size: tuple[int, int]) -> None:
         cv2.imwrite(str(folder / f"im{k:06d}.jpg"), rng.integers(0, 255, (*size, 3), dtype=np.uint8))
 
 
-def _random_model_predictor(args, work: Path, name: str, folder: Path):
+def sequential_loop() -> AbstractContextManager:
+    """A patch making `dump` and `show` run the loop as before issue 21: sequential (runner.run pipeline=False)."""
+    return mock.patch.object(commands, "run", functools.partial(runner.run, pipeline=False))
+
+
+def _bound_features(model: torch.nn.Module) -> None:
+    """Zero the scale of the last frozen batch norm of every ResNet bottleneck block, as "zero-init residual"
+    does. The reference's R-50 has frozen, identity-initialised norms: with random weights its residual branches
+    grow the features to ~1e4 and the detections collapse to 0-2 image-sized boxes, so DensePose would not run.
+    The computation, hence the cost, is unchanged; models with GroupNorm (the CPU recipe) are left as they are."""
+    from detectron2.layers import FrozenBatchNorm2d
+    from detectron2.modeling.backbone.resnet import BottleneckBlock
+
+    for block in model.modules():
+        if isinstance(block, BottleneckBlock) and isinstance(block.conv3.norm, FrozenBatchNorm2d):
+            block.conv3.norm.weight.zero_()
+
+
+def random_model_predictor(args, work: Path, name: str, folder: Path):
     """(cfg, predict) of the config with seeded random weights saved as WORK/`name`.pth, after writing the
     benchmark's images into `folder` and one warm-up prediction."""
     from detectron2.checkpoint import DetectionCheckpointer
@@ -54,8 +76,9 @@ def _random_model_predictor(args, work: Path, name: str, folder: Path):
 
     opts = ["TEST.DETECTIONS_PER_IMAGE", str(args.detections)]
     torch.manual_seed(0)
-    DetectionCheckpointer(build_model(setup_inference_cfg(args.config, "", opts, args.device)),
-                          save_dir=str(work)).save(name)
+    model = build_model(setup_inference_cfg(args.config, "", opts, args.device))
+    _bound_features(model)
+    DetectionCheckpointer(model, save_dir=str(work)).save(name)
     cfg = setup_inference_cfg(args.config, str(work / f"{name}.pth"), opts, args.device, min_score=0.0)
     predict = detections_predictor(cfg)
     _write_images(folder, args.images, tuple(args.size))
@@ -64,7 +87,7 @@ def _random_model_predictor(args, work: Path, name: str, folder: Path):
 
 
 def bench_speed(args, work: Path) -> dict:
-    cfg, predict = _random_model_predictor(args, work, "random", work / "images")
+    cfg, predict = random_model_predictor(args, work, "random", work / "images")
     rates, cpu = {}, {}
     for batch_size in args.batch_sizes:
         best, best_cpu = float("inf"), float("inf")
@@ -93,16 +116,12 @@ def bench_speed(args, work: Path) -> dict:
 def bench_before_after(args, work: Path) -> dict:
     """End-to-end images/s of `dump` (npz + IUV PNGs) before (sequential loop, per-box conversion) and after
     (pipelined loop, batched conversion), alternated in one run, plus the conversion alone on the same outputs."""
-    from unittest import mock
-
-    from densepose_ext.inference_io import runner
     from densepose_ext.modeling import inference
 
     folder = work / "images_ba"
-    cfg, predict = _random_model_predictor(args, work, "random_ba", folder)
-    sequential = runner.run.__defaults__[:-1] + (False,)
+    cfg, predict = random_model_predictor(args, work, "random_ba", folder)
     variants = {
-        "before": [mock.patch.object(runner.run, "__defaults__", sequential),
+        "before": [sequential_loop(),
                    mock.patch.object(inference, "densepose_chart_inference", inference.densepose_chart_inference_per_box)],
         "after": [],
     }
