@@ -8,7 +8,8 @@ demo's evaluation (tools/demo.py: GPS / GPSm AP with both kappa modes, AUC10/AUC
 DATA_ROOT/densepose_synth/val, plus part accuracy at the annotated points on ground-truth boxes
 (tools/table1_gt_boxes.py), against training iterations and training minutes (the sum of the step times
 detectron2 logged in MODEL_DIR/metrics.json). One row per checkpoint is printed as a Markdown table and written
-to OUT/curve.json; each checkpoint's evaluation is kept under OUT/iter_NNNNNNN/ and reused when rerun.
+to OUT/curve.json; each checkpoint's evaluation and row are kept under OUT/iter_NNNNNNN/ and reused when rerun,
+so the curve of a run still training can be extended as its checkpoints appear.
 """
 from __future__ import annotations
 
@@ -58,6 +59,18 @@ def nearest(minutes: dict[int, float], iteration: int) -> float:
 
 
 def score_checkpoint(args: argparse.Namespace, iteration: int, weights: Path) -> dict:
+    """The curve's row of one checkpoint, kept as OUT/iter_NNNNNNN/row.json and reused while newer than it."""
+    saved = args.out / f"iter_{iteration:07d}" / "row.json"
+    if saved.is_file() and saved.stat().st_mtime >= weights.stat().st_mtime:
+        return json.loads(saved.read_text())
+    row = _score_checkpoint(args, iteration, weights)
+    tmp = saved.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(row))
+    tmp.replace(saved)
+    return row
+
+
+def _score_checkpoint(args: argparse.Namespace, iteration: int, weights: Path) -> dict:
     run = Demo(args.out / f"iter_{iteration:07d}", args.config, 0, 100, "320x240", [], 1, 0.5)
     run.data_root, run.weights = args.data.resolve(), weights.resolve()
     metrics = run.evaluate()
