@@ -5,6 +5,8 @@
                       [--min-score S] [--batch-size auto|B] [--iuv-dir DIR] [KEY VALUE ...]
     apply_net.py show CONFIG WEIGHTS INPUT VISUALIZERS [--output PATH] [--legend] [same options]
     apply_net.py show densepose_synth INPUT VISUALIZERS ...     # a shipped model by name: its config + weights
+    apply_net.py dump CONFIG model.onnx INPUT ...               # a model of `python -m densepose_ext.export`
+                                                                  (.onnx or .ts, run on the CPU)
 
 Glue only: the work is done by densepose_ext.inference_io (see docs/apply_net.md). Exit status:
 0 when every input was processed, 1 when some inputs were unreadable (reported by name), 2 on
@@ -22,8 +24,10 @@ from detectron2.utils.logger import setup_logger
 import densepose_ext.modeling  # noqa: F401  registers DensePoseROIHeads
 from densepose_ext.inference_io import commands
 from densepose_ext.model_zoo import SHIPPED_MODELS, expand_model_name
+from densepose_ext.inference_io.inputs import InputError
 from densepose_ext.inference_io.device import CPU_MAX_BATCH, CUDA_MAX_BATCH, auto_batch_size, check_device
-from densepose_ext.inference_io.predictor import detections_predictor, setup_inference_cfg
+from densepose_ext.inference_io.predictor import (detections_predictor, exported_predictor, is_exported_model,
+                                                  setup_inference_cfg)
 from densepose_ext.inference_io.records import FORMATS
 from densepose_ext.inference_io.runner import RunSummary
 from densepose_ext.utils.cli_errors import EXIT_SKIPPED, run_cli
@@ -127,8 +131,15 @@ def main(argv=None) -> int:
 def _run_command(args: argparse.Namespace, opts: list[str]) -> RunSummary:
     if args.min_score is None and args.command == "show":
         args.min_score = SHOW_MIN_SCORE
-    cfg = setup_inference_cfg(args.config, args.weights, opts, args.device, args.min_score)
-    predict = detections_predictor(cfg, cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST)
+    if is_exported_model(args.weights):
+        if args.device not in (None, "cpu"):
+            raise InputError("--device", "cpu for an exported model (WEIGHTS .onnx/.ts run on the CPU)",
+                             repr(args.device))
+        cfg = setup_inference_cfg(args.config, "", opts, "cpu", args.min_score)
+        predict = exported_predictor(args.weights, cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST)
+    else:
+        cfg = setup_inference_cfg(args.config, args.weights, opts, args.device, args.min_score)
+        predict = detections_predictor(cfg, cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST)
     auto = args.batch_size == "auto"
     batch_size = auto_batch_size(cfg.MODEL.DEVICE, cfg.INPUT.MIN_SIZE_TEST) if auto else args.batch_size
     shared = dict(batch_size=batch_size, same_size=auto, iuv_dir=args.iuv_dir, show_progress=not args.no_progress)

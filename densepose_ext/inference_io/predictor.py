@@ -95,3 +95,28 @@ def detections_predictor(cfg: CfgNode, min_score: float = 0.0):
         return [ImageDetections.from_instances(inst, min_score) for inst in predictor[0].predict_batch(images)]
 
     return predict
+
+
+# WEIGHTS with these suffixes are whole models written by `python -m densepose_ext.export`, not checkpoints
+EXPORTED_SUFFIXES = (".onnx", ".ts")
+
+
+def is_exported_model(weights: str) -> bool:
+    return weights.lower().endswith(EXPORTED_SUFFIXES)
+
+
+def exported_predictor(path: str, min_score: float = 0.0):
+    """Like `detections_predictor`, over a file of `python -m densepose_ext.export` (ONNX with onnxruntime,
+    TorchScript with torch; on the CPU), one image per run of the graph (it was traced on one image). The
+    graph keeps the score threshold it was exported with; `min_score` can only raise it. Loaded at the
+    first call."""
+    from densepose_ext.export.runtime import ExportedDensePoseModel
+
+    model: list[ExportedDensePoseModel] = []
+
+    def predict(images: Sequence[np.ndarray]) -> list[ImageDetections]:
+        if not model:
+            model.append(ExportedDensePoseModel.load(path))
+        return [ImageDetections.from_instances(model[0](image), min_score) for image in images]
+
+    return predict

@@ -136,3 +136,38 @@ def test_cli_exports_checks_and_refuses_bad_input(tmp_path, capsys):
         main(["--config-file", config, "--weights", weights, "--format", "torchscript",
               "--output", str(tmp_path / "m.ts"), "--sample-image", str(tmp_path / "nothing.png")])
     assert exit_info.value.code == 2 and "--sample-image" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_apply_net_runs_an_exported_file_like_its_checkpoint(fmt, tmp_path):
+    import numpy as np
+
+    from densepose_ext.export.__main__ import main as export_main
+    from tests.scripts import load_script
+
+    config, weights = _write_cpu_recipe(tmp_path)
+    images = tmp_path / "images"
+    images.mkdir()
+    for k in (1, 2):
+        cv2.imwrite(str(images / f"im{k}.png"), golden_image(k))
+    exported = str(tmp_path / ("model.onnx" if fmt == "onnx" else "model.ts"))
+    assert export_main(["--config-file", config, "--weights", weights, "--format", fmt, "--output", exported,
+                        "--sample-image", str(images / "im1.png")]) == 0
+    apply_net = load_script("apply_net.py", "apply_net_exported")
+    for name, model in (("eager", weights), ("exported", exported)):
+        assert apply_net.main(["dump", config, model, str(images), "--output", str(tmp_path / name),
+                               "--no-progress"]) == 0
+    box_tolerance = ONNX_BOX_TOLERANCE if fmt == "onnx" else 0.0
+    people = 0
+    for k in (1, 2):
+        eager, exported_record = (np.load(tmp_path / name / f"im{k}.npz") for name in ("eager", "exported"))
+        np.testing.assert_allclose(exported_record["boxes"], eager["boxes"], rtol=0, atol=box_tolerance)
+        people += len(eager["boxes"])
+        for i in range(len(eager["boxes"])):
+            agree = (exported_record[f"labels_{i}"] == eager[f"labels_{i}"]).mean()
+            assert agree >= MIN_LABEL_AGREEMENT
+            np.testing.assert_allclose(exported_record[f"uv_{i}"], eager[f"uv_{i}"], rtol=0, atol=UV_TOLERANCE)
+    assert people > 0
+    with pytest.raises(SystemExit) as exit_info:
+        apply_net.main(["dump", config, exported, str(images), "--output", str(tmp_path / "cuda"), "--device", "cuda"])
+    assert exit_info.value.code == 2
