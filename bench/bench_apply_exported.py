@@ -20,9 +20,9 @@ from pathlib import Path
 
 import cv2
 
-from bench_apply_net import REPO, random_model_predictor, sequential_loop
+from bench_apply_net import REPO, random_model_predictor
+from bench_apply_stages import run_command
 from densepose_ext.export import ModelInput, export_model
-from densepose_ext.inference_io.commands import dump
 from densepose_ext.inference_io.device import auto_batch_size
 from densepose_ext.inference_io.predictor import BatchPredictor, exported_predictor
 
@@ -52,25 +52,16 @@ def main() -> None:
         predict_onnx = exported_predictor(str(onnx_file))
         predict_onnx([cv2.imread(str(folder / "im000000.jpg"))])  # warm-up (session creation)
         auto = auto_batch_size("cpu", cfg.INPUT.MIN_SIZE_TEST)
-        variants = {"before": (predict, 1, False, sequential_loop), "after": (predict, auto, True, None),
-                    "after_onnx": (predict_onnx, auto, True, None)}
+        # name: (bench_apply_stages variant, predictor)
+        variants = {"before": ("before", predict), "after": ("after", predict), "after_onnx": ("after", predict_onnx)}
         wall = {name: float("inf") for name in variants}
         cpu = dict(wall)
         for repeat in range(args.repeats):
-            for name, (fn, batch_size, same_size, patch) in variants.items():
-                out = work / f"{name}_{repeat}"
-                context = patch() if patch else None
-                if context:
-                    context.start()
-                try:
-                    start, start_cpu = time.perf_counter(), time.process_time()
-                    dump(str(folder), fn, str(out), batch_size=batch_size, same_size=same_size,
-                         iuv_dir=str(out / "iuv"), show_progress=False)
-                    wall[name] = min(wall[name], time.perf_counter() - start)
-                    cpu[name] = min(cpu[name], time.process_time() - start_cpu)
-                finally:
-                    if context:
-                        context.stop()
+            for name, (variant, fn) in variants.items():
+                start, start_cpu = time.perf_counter(), time.process_time()
+                run_command("dump_iuv", variant, str(folder), work / f"{name}_{repeat}", fn, auto, "", video=False)
+                wall[name] = min(wall[name], time.perf_counter() - start)
+                cpu[name] = min(cpu[name], time.process_time() - start_cpu)
     print(json.dumps({
         "images": args.images, "size": list(args.size), "config": args.config, "auto_batch_size": auto,
         "images_per_s": {k: round(args.images / v, 3) for k, v in wall.items()},
