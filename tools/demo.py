@@ -80,7 +80,7 @@ class Demo:
                 log(f"data: {self.split_dir(split)} has {self.num[split]} images, reused")
                 continue
             run_cli(["-m", "densepose_ext.synth", "--out", self.split_dir(split), "--num-images", self.num[split],
-                  "--seed", seed, "--size", self.size, "--workers", self.workers])
+                     "--seed", seed, "--size", self.size, "--workers", self.workers])
 
     # ---- 2. train ----
     def train(self) -> None:
@@ -88,8 +88,8 @@ class Demo:
             log(f"train: {self.weights} exists, reused")
             return
         # --resume continues from the last checkpoint of an interrupted run
-        run_cli(["train_net.py", "--config-file", self.config, "--resume", "OUTPUT_DIR", self.model_dir, *self.opts],
-             env=self.env())
+        run_cli(["train_net.py", "--config-file", self.config, "--resume", "OUTPUT_DIR", self.model_dir,
+                 *self.opts], env=self.env())
 
     # ---- 3. evaluate ----
     def cfg(self):
@@ -191,10 +191,10 @@ class Demo:
         common = [self.config, self.weights, inputs]
         flags = ["--min-score", str(self.min_score), *self.opts]
         run_cli(["apply_net.py", "dump", *common, "--output", self.out / "dump", "--format", "npz",
-              "--iuv-dir", self.out / "iuv", *flags])
+                 "--iuv-dir", self.out / "iuv", *flags])
         # part colours with U/V iso-lines on top, boxes and scores, and a legend panel
-        run_cli(["apply_net.py", "show", *common, "dp_segm,dp_contour,bbox", "--legend", "--output", self.out / "vis",
-              *flags])
+        run_cli(["apply_net.py", "show", *common, "dp_segm,dp_contour,bbox", "--legend", "--output",
+                 self.out / "vis", *flags])
 
 
 def num_images(annotation_file: Path) -> int:

@@ -52,7 +52,7 @@ def densify_dense_truth(run: Demo, labels: Path) -> None:
     """Label every person cell of `run`'s training split from its rendered dense truth into `labels` (the teacher
     pipeline's oracle labeller, docs/RESULTS_teacher.md); a rerun skips the images already labelled."""
     run_cli(["-m", "densepose_ext.teacher", "densify", "--config", TEACHER_CONFIG, "--dense-truth",
-          "--dataset", "densepose_synth_train", "--out", labels, "--no-progress"], env=run.env())
+             "--dataset", "densepose_synth_train", "--out", labels, "--no-progress"], env=run.env())
 
 
 def export_weights(checkpoint: Path, cfg, out_dir: Path, stem: str = SHIPPED_STEM) -> tuple[Path, Path]:
@@ -113,7 +113,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--num-train", type=int, default=4000)
     parser.add_argument("--num-val", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2, help="synthetic data processes")
-    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in OUT/model, OUT/stage2")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the interrupted run in OUT/model, OUT/stage2")
     parser.add_argument("--export", type=Path, default=None,
                         help="folder for the shipped weights + config (densepose_ext/model_zoo to ship them)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides KEY VALUE ...")
@@ -123,17 +124,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     start = time.perf_counter()
-    stage1 = Demo(args.out, args.config, args.num_train, args.num_val, "320x240", args.opts, args.workers,
-                  min_score=0.5, train_seed=TRAIN_SEED)
+
+    def stage(config: Path, opts: Sequence[str], model_dir: Optional[Path] = None) -> Demo:
+        return Demo(args.out, config, args.num_train, args.num_val, "320x240", opts, args.workers, min_score=0.5,
+                    train_seed=TRAIN_SEED, model_dir=model_dir)
+
     labels = args.out.resolve() / "dense_truth_labels"
-    stage2 = Demo(args.out, args.stage2_config, args.num_train, args.num_val, "320x240",
-                  [*args.opts, "MODEL.WEIGHTS", str(stage1.weights), "DENSEPOSE_TEACHER.DENSE_LABELS_DIR", str(labels)],
-                  args.workers, min_score=0.5, train_seed=TRAIN_SEED, model_dir=args.out / "stage2")
-    for stage in (stage1, stage2):
-        refuse_fresh_start_over_checkpoints(stage.model_dir, args.resume or stage.weights.is_file())
+    stage1 = stage(args.config, args.opts)
+    stage2 = stage(args.stage2_config, [*args.opts, "MODEL.WEIGHTS", str(stage1.weights),
+                                        "DENSEPOSE_TEACHER.DENSE_LABELS_DIR", str(labels)], args.out / "stage2")
+    for run in (stage1, stage2):
+        refuse_fresh_start_over_checkpoints(run.model_dir, args.resume or run.weights.is_file())
     stage1.data()
     stage1.train()
-    densify_dense_truth(stage2, labels)
+    if not stage2.weights.is_file():  # a finished stage 2 needs no labels
+        densify_dense_truth(stage2, labels)
     stage2.train()
     metrics = stage2.evaluate()
     log(f"pretrain: GPS AP (global kappa) {metrics['kappa']['global']['GPS']['AP']}, "
