@@ -258,7 +258,6 @@ def densepose_chart_inference(
             for k, (h, w) in enumerate(shapes)]
 
 
-
 Index = Union[int, slice, torch.Tensor, Sequence[int]]
 
 
