@@ -44,7 +44,7 @@ def log(message: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def run_cli(cmd: Sequence[str], env: Optional[dict] = None) -> None:
+def run_cmd(cmd: Sequence[str], env: Optional[dict] = None) -> None:
     """Run a project CLI with the demo's interpreter, its output streaming through (progress bars, logs)."""
     log("$ " + " ".join(str(c) for c in cmd))
     subprocess.run([sys.executable, *map(str, cmd)], check=True, cwd=REPO, env=env)
@@ -79,7 +79,7 @@ class Demo:
             if num_images(self.split_dir(split) / "annotations.json") >= self.num[split]:
                 log(f"data: {self.split_dir(split)} has {self.num[split]} images, reused")
                 continue
-            run_cli(["-m", "densepose_ext.synth", "--out", self.split_dir(split), "--num-images", self.num[split],
+            run_cmd(["-m", "densepose_ext.synth", "--out", self.split_dir(split), "--num-images", self.num[split],
                      "--seed", seed, "--size", self.size, "--workers", self.workers])
 
     # ---- 2. train ----
@@ -88,7 +88,7 @@ class Demo:
             log(f"train: {self.weights} exists, reused")
             return
         # --resume continues from the last checkpoint of an interrupted run
-        run_cli(["train_net.py", "--config-file", self.config, "--resume", "OUTPUT_DIR", self.model_dir,
+        run_cmd(["train_net.py", "--config-file", self.config, "--resume", "OUTPUT_DIR", self.model_dir,
                  *self.opts], env=self.env())
 
     # ---- 3. evaluate ----
@@ -190,10 +190,10 @@ class Demo:
                 p.unlink()
         common = [self.config, self.weights, inputs]
         flags = ["--min-score", str(self.min_score), *self.opts]
-        run_cli(["apply_net.py", "dump", *common, "--output", self.out / "dump", "--format", "npz",
+        run_cmd(["apply_net.py", "dump", *common, "--output", self.out / "dump", "--format", "npz",
                  "--iuv-dir", self.out / "iuv", *flags])
         # part colours with U/V iso-lines on top, boxes and scores, and a legend panel
-        run_cli(["apply_net.py", "show", *common, "dp_segm,dp_contour,bbox", "--legend", "--output",
+        run_cmd(["apply_net.py", "show", *common, "dp_segm,dp_contour,bbox", "--legend", "--output",
                  self.out / "vis", *flags])
 
 

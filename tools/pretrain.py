@@ -31,7 +31,7 @@ from typing import Optional, Sequence
 import torch
 import yaml
 
-from demo import REPO, Demo, log, run_cli  # this script's own folder is on sys.path
+from demo import REPO, Demo, log, run_cmd  # this script's own folder is on sys.path
 
 DEFAULT_CONFIG = REPO / "configs" / "synth" / "densepose_rcnn_R_18ish_FPN_pretrain.yaml"
 STAGE2_CONFIG = REPO / "configs" / "synth" / "densepose_rcnn_R_18ish_FPN_pretrain_stage2.yaml"
@@ -51,7 +51,7 @@ def refuse_fresh_start_over_checkpoints(model_dir: Path, resume: bool) -> None:
 def densify_dense_truth(run: Demo, labels: Path) -> None:
     """Label every person cell of `run`'s training split from its rendered dense truth into `labels` (the teacher
     pipeline's oracle labeller, docs/RESULTS_teacher.md); a rerun skips the images already labelled."""
-    run_cli(["-m", "densepose_ext.teacher", "densify", "--config", TEACHER_CONFIG, "--dense-truth",
+    run_cmd(["-m", "densepose_ext.teacher", "densify", "--config", TEACHER_CONFIG, "--dense-truth",
              "--dataset", "densepose_synth_train", "--out", labels, "--no-progress"], env=run.env())
 
 
