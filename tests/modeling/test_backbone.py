@@ -39,3 +39,24 @@ def test_width_64_has_the_parameters_of_detectron2s_resnet18():
 def test_bottleneck_depths_are_refused_with_the_key():
     with pytest.raises(ValueError, match="MODEL.RESNETS.DEPTH must be one of \\[18, 34\\].*got 50"):
         build_backbone(_cfg(50, 32), ShapeSpec(channels=3))
+
+
+def test_the_stem_pools_through_onednn_in_cpu_inference_with_atens_results():
+    from detectron2.modeling.backbone.resnet import BasicStem
+
+    from densepose_ext.modeling.backbone import CPUFastStem
+
+    torch.manual_seed(0)
+    stem = build_backbone(_cfg(18, 32), ShapeSpec(channels=3)).bottom_up.stem
+    assert isinstance(stem, CPUFastStem)
+    image = torch.randn(2, 3, 70, 94)  # odd pooled sizes: the padding matters at the far border
+    with torch.no_grad():
+        fast = stem(image)
+        reference = BasicStem.forward(stem, image)
+    assert torch.equal(fast, reference) and fast.is_contiguous() and fast.layout == torch.strided
+    # Training (autograd) and tracing (export) keep ATen's operator.
+    traced = torch.jit.trace(stem, image)
+    assert "max_pool2d" in str(traced.graph) and "mkldnn" not in str(traced.graph)
+    image.requires_grad_(True)
+    stem(image).sum().backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0
