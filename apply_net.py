@@ -2,7 +2,7 @@
 """Apply a DensePose model to images, folders, globs or videos: dump results or render pictures.
 
     apply_net.py dump CONFIG WEIGHTS INPUT [--output DIR] [--format npz|json|pth] [--device DEV]
-                      [--min-score S] [--batch-size auto|B] [--iuv-dir DIR] [KEY VALUE ...]
+                      [--min-score S] [--batch-size auto|B] [--workers auto|N] [--iuv-dir DIR] [KEY VALUE ...]
     apply_net.py show CONFIG WEIGHTS INPUT VISUALIZERS [--output PATH] [--legend] [same options]
     apply_net.py show densepose_synth INPUT VISUALIZERS ...     # a shipped model by name: its config + weights
     apply_net.py dump CONFIG model.onnx INPUT ...               # a model of `python -m densepose_ext.export`
@@ -25,7 +25,8 @@ import densepose_ext.modeling  # noqa: F401  registers DensePoseROIHeads
 from densepose_ext.inference_io import commands
 from densepose_ext.model_zoo import SHIPPED_MODELS, expand_model_name
 from densepose_ext.inference_io.inputs import InputError
-from densepose_ext.inference_io.device import CPU_MAX_BATCH, CUDA_MAX_BATCH, auto_batch_size, check_device
+from densepose_ext.inference_io.device import (CPU_MAX_BATCH, CPU_MAX_WORKERS, CUDA_MAX_BATCH, auto_batch_size,
+                                               auto_workers, check_device)
 from densepose_ext.inference_io.predictor import (detections_predictor, exported_predictor, is_exported_model,
                                                   setup_inference_cfg)
 from densepose_ext.inference_io.records import FORMATS
@@ -53,8 +54,8 @@ def _visualizer_list(names: str) -> str:
     return names
 
 
-def _batch_size(text: str) -> str | int:
-    """The --batch-size value: the word auto, or an integer >= 1."""
+def _auto_or_positive(text: str) -> str | int:
+    """The --batch-size or --workers value: the word auto, or an integer >= 1."""
     if text == "auto":
         return text
     try:
@@ -87,12 +88,17 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--min-score", type=_score, default=None,
                         help="keep detections scoring at least this (default: dump keeps every detection of the "
                              "config's MODEL.ROI_HEADS.SCORE_THRESH_TEST, show keeps >= 0.8, as the reference's)")
-    common.add_argument("--batch-size", type=_batch_size, default="auto", metavar="auto|B",
+    common.add_argument("--batch-size", type=_auto_or_positive, default="auto", metavar="auto|B",
                         help="images per forward pass. auto (default): consecutive images of the same size, so "
                              f"results equal one image at a time; up to {CUDA_MAX_BATCH} on a GPU, on the CPU up to "
                              f"{CPU_MAX_BATCH} for models resizing to <= 256 px (INPUT.MIN_SIZE_TEST), fewer for "
                              "larger (1 at 800 px). B: always B images, of any sizes (a smaller image is padded to "
                              "the largest, which changes results near its border)"),
+    common.add_argument("--workers", type=_auto_or_positive, default="auto", metavar="auto|N",
+                        help="forward passes run at once, each in a thread with its share of the torch CPU threads. "
+                             f"auto (default): on the CPU one per torch thread, up to {CPU_MAX_WORKERS}; 1 on a GPU, "
+                             "for an .onnx model (onnxruntime spreads one run over the cores) and with "
+                             "TEST.AUG.ENABLED (which allows 1 only)")
     common.add_argument("--iuv-dir", default=None,
                         help="also write full-image <name>_IUV.png and <name>_INDS.png here")
     common.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -142,12 +148,26 @@ def _run_command(args: argparse.Namespace, opts: list[str]) -> RunSummary:
         predict = detections_predictor(cfg, cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST)
     auto = args.batch_size == "auto"
     batch_size = auto_batch_size(cfg.MODEL.DEVICE, cfg.INPUT.MIN_SIZE_TEST) if auto else args.batch_size
-    shared = dict(batch_size=batch_size, same_size=auto, iuv_dir=args.iuv_dir, show_progress=not args.no_progress)
+    shared = dict(batch_size=batch_size, same_size=auto, workers=_workers(args, cfg), iuv_dir=args.iuv_dir,
+                  show_progress=not args.no_progress)
     if args.command == "dump":
         settings = {"config": os.path.abspath(args.config), "weights": os.path.abspath(args.weights),
                     "opts": opts, "min_score": args.min_score}
         return commands.dump(args.input, predict, args.output, args.format, settings=settings, **shared)
     return commands.show(args.input, predict, args.visualizers, args.output, args.legend, **shared)
+
+
+def _workers(args: argparse.Namespace, cfg) -> int:
+    """--workers for this model: test-time augmentation switches the shared model's heads while it predicts, so
+    it takes one; onnxruntime already spreads each run over the cores."""
+    if cfg.TEST.AUG.ENABLED:
+        if args.workers not in ("auto", 1):
+            raise InputError("--workers", "1 or auto with TEST.AUG.ENABLED (its views switch the model's heads on "
+                             "and off, one prediction at a time)", str(args.workers))
+        return 1
+    if args.workers != "auto":
+        return args.workers
+    return 1 if args.weights.lower().endswith(".onnx") else auto_workers(cfg.MODEL.DEVICE)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,13 @@ logger = logging.getLogger(__name__)
 
 
 def _execute(sources: Sequence[InputSource], predict: PredictFn, sinks: Sequence[Sink], batch_size: int,
-             same_size: bool, show_progress: bool) -> RunSummary:
+             same_size: bool, show_progress: bool, workers: int) -> RunSummary:
     def done(name: str) -> bool:
         return bool(sinks) and all(sink.done(name) for sink in sinks)
 
     with tqdm(total=count_frames(sources), unit="img", disable=not show_progress) as bar:
         summary = run(iter_frames(sources, done), predict, sinks, batch_size, progress=bar.update,
-                      same_size=same_size)
+                      same_size=same_size, workers=workers)
     logger.info("%d frame(s) predicted, %d already done, %d unreadable", summary.processed,
                 summary.skipped, len(summary.failed))
     return summary
@@ -57,26 +57,27 @@ def _check_pictures_spare_inputs(sink: "ImageSink", sources: Sequence[InputSourc
 
 def dump(input_spec: str, predict: PredictFn, output: str, fmt: str = "npz", batch_size: int = 1,
          iuv_dir: Optional[str] = None, show_progress: bool = True,
-         settings: Optional[dict] = None, same_size: bool = False) -> RunSummary:
+         settings: Optional[dict] = None, same_size: bool = False, workers: int = 1) -> RunSummary:
     """Write one record per frame under `output` (sinks.DumpSink; formats in records.py) and
     `output`/index.json; with `iuv_dir` also the full-image IUV/INDS PNGs. Frames whose outputs
     exist are skipped, so rerunning after an interruption completes the dump without duplicates.
     `settings` describe the model and thresholds; a resumed dump must use the same (DumpSink).
-    Up to `batch_size` frames per forward pass, of one image size with `same_size` (runner.run)."""
+    Up to `batch_size` frames per forward pass, of one image size with `same_size`, and up to `workers`
+    passes at once (`predict` must then be thread-safe; runner.run)."""
     sources = resolve_inputs(input_spec)
     check_output(output, "--output", is_file=False)
     if iuv_dir:
         check_output(iuv_dir, "--iuv-dir", is_file=False)
     dump_sink = DumpSink(output, fmt, settings)
     sinks: list[Sink] = [dump_sink] + ([IUVSink(iuv_dir)] if iuv_dir else [])
-    summary = _execute(sources, predict, sinks, batch_size, same_size, show_progress)
+    summary = _execute(sources, predict, sinks, batch_size, same_size, show_progress, workers)
     dump_sink.write_index(summary.entries)
     return summary
 
 
 def show(input_spec: str, predict: PredictFn, visualizers: str, output: str, legend: bool = False,
          batch_size: int = 1, iuv_dir: Optional[str] = None, show_progress: bool = True,
-         same_size: bool = False) -> RunSummary:
+         same_size: bool = False, workers: int = 1) -> RunSummary:
     """Render the predictions with `visualizers` (e.g. "dp_segm,bbox"; see vis/visualizers.py); batching as
     in `dump`.
 
@@ -101,4 +102,4 @@ def show(input_spec: str, predict: PredictFn, visualizers: str, output: str, leg
         sink = ImageSink(output, renderer)
         _check_pictures_spare_inputs(sink, sources, "--output")
     sinks = [sink] + ([IUVSink(iuv_dir)] if iuv_dir else [])
-    return _execute(sources, predict, sinks, batch_size, same_size, show_progress)
+    return _execute(sources, predict, sinks, batch_size, same_size, show_progress, workers)

@@ -1,5 +1,6 @@
-"""The --device argument: a torch device this machine has, refused by name before a model is built on it; and how
-many frames one forward pass takes there under --batch-size auto."""
+"""The --device argument: a torch device this machine has, refused by name before a model is built on it; how
+many frames one forward pass takes there under --batch-size auto, and how many passes run at once under
+--workers auto."""
 from __future__ import annotations
 
 import torch
@@ -22,13 +23,15 @@ def check_device(name: str) -> str:
     return name
 
 
-# `--batch-size auto` on the CPU: at most this many model input pixels per forward pass (4 images of 256 x 256
-# px), and at most CPU_MAX_BATCH images. Measured on 2 cores, 1 thread (BENCHMARKS.md, 2026-12-05), process CPU
-# time per image of `dump` against batch size 1: the CPU recipe (input short side 256 px) -5 % at batch 2, -7 %
-# at 4, -4 % at 8; the reference R-50-FPN (800 px) -2 % at 2, +9 % at 4. Small inputs gain from sharing each
-# operation's fixed cost; large ones lose once a batch's features outgrow the caches.
-CPU_BATCH_PIXELS = 4 * 256 * 256
-CPU_MAX_BATCH = 4
+# `--batch-size auto` on the CPU: at most this many model input pixels per forward pass (2 images of 256 x 256
+# px), and at most CPU_MAX_BATCH images. Measured on 2 cores (BENCHMARKS.md, 2026-12-05), `dump` images/s of the
+# CPU recipe (input short side 256 px) with two forward passes at once (--workers auto), best of 3: batch 2
+# 1.52x the old loop, 3 1.52x, 4 1.47x, 1 1.42x; with one pass of one thread, process CPU time per image against
+# batch 1: -5 % at 2, -7 % at 4, -4 % at 8; the reference R-50-FPN (800 px) -2 % at 2, +9 % at 4. Small inputs
+# gain from sharing each operation's fixed cost; large ones, and passes running side by side, lose once their
+# features outgrow the caches.
+CPU_BATCH_PIXELS = 2 * 256 * 256
+CPU_MAX_BATCH = 2
 # A GPU needs batches to be busy; 16 images of 800 x 1333 px take a few GiB in inference (not measured here).
 CUDA_MAX_BATCH = 16
 
@@ -42,3 +45,20 @@ def auto_batch_size(device: str, min_size_test: int) -> int:
     if min_size_test <= 0:
         return 1
     return max(1, min(CPU_MAX_BATCH, CPU_BATCH_PIXELS // min_size_test ** 2))
+
+
+# `--workers auto` on the CPU: one forward pass per torch thread, at most CPU_MAX_WORKERS at once (the rest of the
+# threads shared out among them). Measured on 2 cores (BENCHMARKS.md, 2026-12-05): the CPU recipe's forward pass
+# gains nothing from a second torch thread at 256 px (82 ms either way), while two passes of one thread each run
+# side by side at 1.9x the images/s. The cap keeps Python's share of each pass (the GIL) from queueing many
+# workers on larger machines; it is not measured beyond 2 cores.
+CPU_MAX_WORKERS = 4
+
+
+def auto_workers(device: str) -> int:
+    """How many batches `--workers auto` predicts at once on torch device `device`: on the CPU one per torch
+    thread (torch.get_num_threads(), which follows OMP_NUM_THREADS), up to CPU_MAX_WORKERS; on a GPU one (its
+    kernels queue on one stream)."""
+    if torch.device(device).type == "cuda":
+        return 1
+    return max(1, min(CPU_MAX_WORKERS, torch.get_num_threads()))

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional, Sequence
+import threading
+from typing import Callable, Optional, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -16,6 +17,7 @@ from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
 from densepose_ext.modeling.test_time_augmentation import build_densepose_tta
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def setup_inference_cfg(config_file: str, weights: str, opts: Sequence[str] = (),
@@ -81,18 +83,31 @@ class BatchPredictor(DefaultPredictor):
         return [out["instances"].to("cpu") for out in outputs]
 
 
+def _loaded_once(load: Callable[[], T]) -> Callable[[], T]:
+    """A function returning `load()`, called at its first call only, also when that first call comes from several
+    threads at once (runner.run with workers > 1)."""
+    lock, loaded = threading.Lock(), []
+
+    def get() -> T:
+        with lock:
+            if not loaded:
+                loaded.append(load())
+        return loaded[0]
+
+    return get
+
+
 def detections_predictor(cfg: CfgNode, min_score: float = 0.0):
     """A function images -> ImageDetections (see runner.PredictFn) over a BatchPredictor of `cfg`,
-    keeping people with score >= min_score.
+    keeping people with score >= min_score. Thread-safe unless TEST.AUG.ENABLED (test-time augmentation
+    switches the model's heads on and off while it predicts).
 
     The model is built and its weights loaded at the first call, so a run that finds nothing to do
     (bad input, resumed dump already complete) does not pay for it."""
-    predictor: list[BatchPredictor] = []
+    predictor = _loaded_once(lambda: BatchPredictor(cfg))
 
     def predict(images: Sequence[np.ndarray]) -> list[ImageDetections]:
-        if not predictor:
-            predictor.append(BatchPredictor(cfg))
-        return [ImageDetections.from_instances(inst, min_score) for inst in predictor[0].predict_batch(images)]
+        return [ImageDetections.from_instances(inst, min_score) for inst in predictor().predict_batch(images)]
 
     return predict
 
@@ -109,14 +124,12 @@ def exported_predictor(path: str, min_score: float = 0.0):
     """Like `detections_predictor`, over a file of `python -m densepose_ext.export` (ONNX with onnxruntime,
     TorchScript with torch; on the CPU), one image per run of the graph (it was traced on one image). The
     graph keeps the score threshold it was exported with; `min_score` can only raise it. Loaded at the
-    first call."""
+    first call. Thread-safe."""
     from densepose_ext.export.runtime import ExportedDensePoseModel
 
-    model: list[ExportedDensePoseModel] = []
+    model = _loaded_once(lambda: ExportedDensePoseModel.load(path))
 
     def predict(images: Sequence[np.ndarray]) -> list[ImageDetections]:
-        if not model:
-            model.append(ExportedDensePoseModel.load(path))
-        return [ImageDetections.from_instances(model[0](image), min_score) for image in images]
+        return [ImageDetections.from_instances(model()(image), min_score) for image in images]
 
     return predict

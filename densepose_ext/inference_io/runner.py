@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 import queue
 import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
+import torch
 
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.inference_io.inputs import Frame
@@ -37,7 +40,7 @@ class RunSummary:
 
 def run(frames: Iterable[Frame], predict: PredictFn, sinks: Sequence[Sink], batch_size: int = 1,
         progress: Callable[[int], None] = lambda n: None, pipeline: bool = True,
-        same_size: bool = False) -> RunSummary:
+        same_size: bool = False, workers: int = 1) -> RunSummary:
     """Predict every readable frame not yet done by all sinks, up to `batch_size` consecutive frames per
     call of `predict`, and write it to every sink; then close the sinks.
 
@@ -52,9 +55,19 @@ def run(frames: Iterable[Frame], predict: PredictFn, sinks: Sequence[Sink], batc
     every batch predicted before is written first, so a resumed run redoes exactly the rest.
     Memory stays bounded by a few batches: frames are consumed lazily and released after writing.
     `progress(n)` is called with the number of frames finished (processed, skipped or failed).
+
+    With `workers` > 1 (pipelined only) up to `workers` batches are predicted at once, each by a thread of
+    its own calling `predict`, which must then be thread-safe (detections_predictor and exported_predictor
+    are; TEST.AUG.ENABLED models are not). For the run, torch's CPU threads are shared out among them
+    (torch.get_num_threads() // workers each, at least 1): on a few CPU cores a small model runs faster as
+    one forward pass per core than as one pass spread over all cores (BENCHMARKS.md). The order, resume and
+    error guarantees above hold as with one worker: batches are written in input order, and on a failure
+    everything predicted before the failing batch is written, nothing after it.
     """
     if batch_size < 1:
         raise ValueError(f"--batch-size: expected >= 1, got {batch_size}")
+    if workers < 1 or (workers > 1 and not pipeline):
+        raise ValueError(f"--workers: expected 1, or >= 1 with the pipelined loop, got {workers}")
     summary = RunSummary()
 
     def write(batch: list[Frame], detections: Sequence[ImageDetections]) -> None:
@@ -92,9 +105,12 @@ def run(frames: Iterable[Frame], predict: PredictFn, sinks: Sequence[Sink], batc
         for batch in batches(frames):
             write(batch, predict([f.image for f in batch]))
     else:
-        with _Writer(write) as writer:
+        with _Writer(write) as writer, _ConcurrentPredict(predict, workers) as model:
             for batch in _read_ahead(batches(frames), depth=2):
-                writer.put(batch, predict([f.image for f in batch]))
+                for done in model.submit(batch):
+                    writer.put(*done)
+            for done in model.drain():
+                writer.put(*done)
     for sink in sinks:
         sink.close()
     return summary
@@ -139,6 +155,46 @@ def _read_ahead(items: Iterator, depth: int) -> Iterator:
             except queue.Empty:
                 pass
         thread.join()
+
+
+class _ConcurrentPredict:
+    """`predict` over up to `workers` batches at once (one thread each), handing back (batch, detections) in the
+    order the batches were submitted. One worker predicts in the caller's thread. On exit the batches still
+    running finish and are dropped, the queued ones are cancelled, and torch's CPU thread count is restored."""
+
+    def __init__(self, predict: PredictFn, workers: int):
+        self._predict, self._workers = predict, workers
+        self._pending: deque[tuple[list[Frame], Future]] = deque()
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._torch_threads = torch.get_num_threads()
+
+    def __enter__(self) -> "_ConcurrentPredict":
+        if self._workers > 1:
+            torch.set_num_threads(max(1, self._torch_threads // self._workers))
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="apply-model")
+        return self
+
+    def submit(self, batch: list[Frame]) -> list[tuple[list[Frame], Sequence[ImageDetections]]]:
+        """Start predicting `batch`; returns the batches finished meanwhile, oldest first."""
+        images = [frame.image for frame in batch]
+        if self._pool is None:
+            return [(batch, self._predict(images))]
+        self._pending.append((batch, self._pool.submit(self._predict, images)))
+        # One batch waits queued beyond the running ones, so a worker that finishes starts the next at once.
+        return [self._oldest() for _ in range(len(self._pending) - self._workers)]
+
+    def drain(self) -> Iterator[tuple[list[Frame], Sequence[ImageDetections]]]:
+        while self._pending:
+            yield self._oldest()
+
+    def _oldest(self) -> tuple[list[Frame], Sequence[ImageDetections]]:
+        batch, future = self._pending.popleft()
+        return batch, future.result()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            torch.set_num_threads(self._torch_threads)
 
 
 class _Writer:

@@ -196,6 +196,45 @@ def test_same_size_batches_give_the_records_of_batch_size_1(tmp_path, weights):
     assert people > 0
 
 
+def test_concurrent_workers_give_the_records_of_one_worker(tmp_path, weights):
+    for k in range(6):
+        write_image(tmp_path / "in" / f"w{k}.png", seed=60 + k)
+    predict = detections_predictor(setup_inference_cfg(CONFIG, weights, OPTS, "cpu", 0.0))
+    # Each worker gets one torch thread here, as the single one: bit for bit the same arithmetic. (Another thread
+    # count changes the rounding of some reductions, ~1e-6 in U/V, with or without workers.)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        dump(str(tmp_path / "in"), predict, str(tmp_path / "three"), batch_size=2, same_size=True, workers=3,
+             show_progress=False)
+        torch.set_num_threads(1)
+        dump(str(tmp_path / "in"), predict, str(tmp_path / "one"), batch_size=2, same_size=True, show_progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    people = 0
+    for k in range(6):
+        one, three = (load_record(str(tmp_path / out / f"w{k}.npz"))[1] for out in ("one", "three"))
+        assert len(three) == len(one) and np.array_equal(three.boxes, one.boxes)
+        for labels, ref_labels, uv, ref_uv in zip(three.labels, one.labels, three.uv, one.uv):
+            np.testing.assert_array_equal(labels, ref_labels)
+            np.testing.assert_array_equal(uv, ref_uv)
+        people += len(one)
+    assert people > 0
+
+
+def test_test_time_augmentation_takes_one_worker(apply_net, tmp_path, capsys, weights):
+    write_image(tmp_path / "a.png", 0)
+    tta = [*OPTS, "TEST.AUG.ENABLED", "True", "TEST.AUG.MIN_SIZES", "(64,)", "TEST.AUG.MAX_SIZE", "128"]
+    args = ["dump", CONFIG, weights, str(tmp_path / "a.png"), *FLAGS]
+    assert apply_net.main([*args, "--output", str(tmp_path / "auto"), *tta]) == 0
+    capsys.readouterr()
+    assert run_cli(apply_net.main, "apply_net.py",
+                   [*args, "--output", str(tmp_path / "two"), "--workers", "2", *tta]) == 2
+    err = capsys.readouterr().err
+    assert "--workers" in err and "1 or auto with TEST.AUG.ENABLED" in err and "found 2" in err
+    assert not (tmp_path / "two").exists()
+
+
 def test_interrupted_real_dump_resumes(tmp_path, weights):
     folder = tmp_path / "in"
     for k in range(4):

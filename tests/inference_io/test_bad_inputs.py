@@ -102,6 +102,8 @@ def test_folder_without_images_says_what_it_holds(tmp_path, caplog):
 @pytest.mark.parametrize("flag,value,message", [
     ("--batch-size", "0", "expected auto or an integer >= 1, found 0"),
     ("--batch-size", "many", "expected auto or an integer >= 1, found 'many'"),
+    ("--workers", "0", "expected auto or an integer >= 1, found 0"),
+    ("--workers", "two", "expected auto or an integer >= 1, found 'two'"),
     ("--min-score", "1.5", "expected a score in [0, 1], found 1.5"),
     ("--min-score", "nan", "expected a score in [0, 1], found nan"),
     ("--device", "tpu", "expected a torch device"),

@@ -1,14 +1,19 @@
 """The apply loop with a stand-in predictor: batching, order, errors, interruption and resume."""
 import json
+import threading
 import time
 
+import cv2
 import numpy as np
 import pytest
+import torch
 
 from densepose_ext.inference_io.commands import dump
-from densepose_ext.inference_io.device import auto_batch_size
+from densepose_ext.inference_io import predictor as predictor_module
+from densepose_ext.inference_io.device import CPU_MAX_WORKERS, auto_batch_size, auto_workers
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.inference_io.inputs import iter_frames, resolve_inputs
+from densepose_ext.inference_io.predictor import detections_predictor, setup_inference_cfg
 from densepose_ext.inference_io.records import load_record
 from densepose_ext.inference_io.runner import run
 from densepose_ext.inference_io.sinks import OutputConflictError, Sink
@@ -108,7 +113,7 @@ def test_apply_net_batches_automatically_by_default(tmp_path, monkeypatch):
         return fakes[-1]
 
     monkeypatch.setattr(apply_net, "detections_predictor", fake_predictor)
-    args = ["dump", CPU_CONFIG, "", str(tmp_path / "in"), "--device", "cpu", "--no-progress"]
+    args = ["dump", CPU_CONFIG, "", str(tmp_path / "in"), "--device", "cpu", "--no-progress", "--workers", "1"]
     assert apply_net.main([*args, "--output", str(tmp_path / "auto")]) == 0
     assert fakes[0].sizes == [[WIDE] * cap, [WIDE] * cap, [WIDE], [TALL]]
     assert apply_net.main([*args, "--output", str(tmp_path / "fixed"), "--batch-size", str(2 * cap)]) == 0
@@ -116,7 +121,7 @@ def test_apply_net_batches_automatically_by_default(tmp_path, monkeypatch):
 
 
 def test_auto_batch_size_shrinks_with_the_model_input_on_the_cpu():
-    assert [auto_batch_size("cpu", side) for side in (240, 256, 300, 362, 363, 512, 800)] == [4, 4, 2, 2, 1, 1, 1]
+    assert [auto_batch_size("cpu", side) for side in (128, 240, 256, 362, 363, 512, 800)] == [2, 2, 2, 1, 1, 1, 1]
     assert auto_batch_size("cpu", 0) == 1  # no test resize: input size unknown
     assert auto_batch_size("cuda:0", 800) == auto_batch_size("cuda", 0) == 16
 
@@ -231,3 +236,112 @@ def test_pipeline_raises_a_sink_error_and_stops(tmp_path):
         run(frames, fake, [sink], batch_size=1, pipeline=True)
     assert [name for name, _ in sink.written] == ["im00", "im01"]
     assert sum(fake.batches) < 9  # the model stopped soon after the failure
+
+
+class Staggered(FakePredictor):
+    """FakePredictor for concurrent calls: each call holds a lock while it records, then sleeps 40 ms for the
+    first call, 10 ms for the others, so a later batch can finish before an earlier one. Records how many
+    calls ran at once, the order calls finished in (by the first image's label), and torch's thread count
+    inside each call; raises `error` on the batch holding the image `fail_on`."""
+
+    def __init__(self, fail_on=None, error=OSError("model crashed")):
+        super().__init__()
+        self.lock, self.running, self.most_at_once = threading.Lock(), 0, 0
+        self.finished, self.threads = [], set()
+        self.fail_on, self.error = fail_on, error
+
+    def __call__(self, images):
+        with self.lock:
+            first_call = not self.batches
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+            self.threads.add(torch.get_num_threads())
+            out = super().__call__(images)
+        time.sleep(0.04 if first_call else 0.01)
+        with self.lock:
+            self.running -= 1
+            self.finished.append(int(out[0].labels[0][0, 0]))
+        if self.fail_on is not None and any(np.array_equal(image, self.fail_on) for image in images):
+            raise self.error
+        return out
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_write_in_input_order_what_one_worker_writes(tmp_path, workers):
+    folder = _folder_of(tmp_path, 9)
+    outputs, fakes = [], []
+    for w in (1, workers):
+        sink, fake = SlowRecordingSink(), Staggered()
+        frames = iter_frames(resolve_inputs(folder), lambda name: False)
+        summary = run(frames, fake, [sink], batch_size=2, workers=w)
+        outputs.append((sink.written, [e["name"] for e in summary.entries], summary.processed))
+        fakes.append(fake)
+    assert outputs[0] == outputs[1]
+    assert [name for name, _ in outputs[1][0]] == [f"im{k:02d}" for k in range(9)]
+    assert fakes[0].most_at_once == 1 and fakes[1].most_at_once >= 2  # the batches really overlapped
+    assert fakes[1].finished != [label for _, label in outputs[1][0][::2]]  # ... and finished out of order
+
+
+def test_a_failing_batch_among_workers_writes_the_batches_before_it_only_and_resumes(tmp_path):
+    folder, out = _folder_of(tmp_path, 7), tmp_path / "out"
+    failing = Staggered(fail_on=cv2.imread(str(tmp_path / "in" / "im04.png")))
+    with pytest.raises(OSError, match="model crashed"):
+        dump(folder, failing, str(out), batch_size=2, workers=3, show_progress=False)
+    assert failing.most_at_once >= 2 and sum(failing.batches) > 4  # later batches ran, yet are not written
+    assert _records(out) == ["im00.npz", "im01.npz", "im02.npz", "im03.npz"]
+    resumed = Staggered()
+    summary = dump(folder, resumed, str(out), batch_size=2, workers=3, show_progress=False)
+    assert (summary.processed, summary.skipped) == (3, 4) and sorted(resumed.batches) == [1, 2]
+    assert _records(out) == [f"im{k:02d}.npz" for k in range(7)]
+
+
+def test_workers_share_out_the_torch_threads_for_the_run_only(tmp_path):
+    folder, before = _folder_of(tmp_path, 6), torch.get_num_threads()
+    try:
+        torch.set_num_threads(4)
+        for workers, each in ((1, 4), (2, 2), (3, 1), (8, 1)):
+            fake = Staggered()
+            run(iter_frames(resolve_inputs(folder), lambda name: False), fake, [SlowRecordingSink()], workers=workers)
+            assert fake.threads == {each} and torch.get_num_threads() == 4
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_workers_must_be_positive_and_pipelined(tmp_path):
+    frames = iter_frames(resolve_inputs(_folder_of(tmp_path, 1)), lambda name: False)
+    with pytest.raises(ValueError, match="--workers: expected 1, or >= 1 with the pipelined loop, got 0"):
+        run(frames, FakePredictor(), [], workers=0)
+    with pytest.raises(ValueError, match="got 2"):
+        run(frames, FakePredictor(), [], workers=2, pipeline=False)
+
+
+def test_auto_workers_one_per_torch_thread_on_the_cpu_one_on_a_gpu():
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2, 3, CPU_MAX_WORKERS + 2):
+            torch.set_num_threads(threads)
+            assert auto_workers("cpu") == min(threads, CPU_MAX_WORKERS)
+    finally:
+        torch.set_num_threads(before)
+    assert auto_workers("cuda") == auto_workers("cuda:1") == 1
+
+
+def test_the_model_is_built_once_when_the_first_calls_come_at_once(monkeypatch):
+    built = []
+
+    class SlowToBuild:
+        def __init__(self, cfg):
+            time.sleep(0.05)
+            built.append(cfg)
+
+        def predict_batch(self, images):
+            return []
+
+    monkeypatch.setattr(predictor_module, "BatchPredictor", SlowToBuild)
+    predict = detections_predictor(setup_inference_cfg(CPU_CONFIG, "", device="cpu"))
+    calls = [threading.Thread(target=predict, args=([],)) for _ in range(4)]
+    for call in calls:
+        call.start()
+    for call in calls:
+        call.join()
+    assert len(built) == 1
