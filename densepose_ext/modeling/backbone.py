@@ -20,7 +20,7 @@ class CPUFastStem(BasicStem):
     """detectron2's BasicStem (conv 7x7/2, norm, ReLU, max pool 3x3/2; same weights and outputs) whose max pooling
     goes through oneDNN when it runs on the CPU without autograd: ATen's kernel for (N, C, H, W) float tensors
     takes 22 ms at one thread on 4 x 32 x 128 x 176 (a batch of the CPU recipe), oneDNN 1.9 ms with the layout
-    conversions (bench/bench_model.py --stem). A maximum is exact, so the outputs are equal bit for bit."""
+    conversions (bench/bench_cpu_kernels.py). A maximum is exact, so the outputs are equal bit for bit."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu_(self.conv1(x))

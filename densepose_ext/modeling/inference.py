@@ -62,6 +62,13 @@ def resample_to_box(maps: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     return F.interpolate(maps[None], size=size, mode="bilinear", align_corners=False)[0]
 
 
+def channel_argmax(maps: torch.Tensor) -> torch.Tensor:
+    """(C, ...) -> (...) int64: `maps.argmax(0)`, the index of the largest channel (the first on ties). Reduced over
+    the innermost dimension instead, where the CPU kernel vectorises: over the outer one it walks the channels
+    element by element (24 x 300 x 200: 10.1 ms -> 4.7 ms with the copy, 1 thread; bench/bench_cpu_kernels.py)."""
+    return maps.movedim(0, -1).contiguous().argmax(-1)
+
+
 def chart_labels(coarse: torch.Tensor, fine: torch.Tensor, foreground: str) -> torch.Tensor:
     """Part label per pixel.
 
@@ -72,8 +79,8 @@ def chart_labels(coarse: torch.Tensor, fine: torch.Tensor, foreground: str) -> t
         (H, W) int64 in 0..24, 0 = background.
     """
     if foreground == "coarse_argmax":
-        return fine.argmax(dim=0) * (coarse.argmax(dim=0) > 0)
-    return (fine[1:].argmax(dim=0) + 1) * (coarse.softmax(dim=0)[0] < 0.5)
+        return channel_argmax(fine) * (channel_argmax(coarse) > 0)
+    return (channel_argmax(fine[1:]) + 1) * (coarse.softmax(dim=0)[0] < 0.5)
 
 
 def value_of_label(maps: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -161,3 +161,18 @@ def test_result_list_indexing_matches_a_list():
     assert len(DensePoseResultList.cat([lst, lst[:1]])) == 5
     with pytest.raises(IndexError):
         lst[torch.tensor([True, False])]
+
+
+def test_channel_argmax_is_argmax_over_the_first_dimension():
+    from densepose_ext.modeling.inference import channel_argmax
+
+    torch.manual_seed(0)
+    maps = torch.randn(24, 31, 17)
+    maps[3, 5, 5] = maps[7, 5, 5] = 50.0  # a tie: the first channel wins
+    maps[:, 0, 0] = 1.0  # all equal
+    maps[9, 2, 2] = float("nan")  # NaN counts as the largest, as in argmax
+    expected = maps.argmax(0)
+    assert expected[5, 5] == 3 and expected[0, 0] == 0 and expected[2, 2] == 9
+    assert torch.equal(channel_argmax(maps), expected)
+    assert torch.equal(channel_argmax(maps[:, 3]), maps[:, 3].argmax(0))  # (C, P) as the batched rule passes
+    assert torch.equal(channel_argmax(maps.transpose(1, 2)), maps.transpose(1, 2).argmax(0))  # any strides
