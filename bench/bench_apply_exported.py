@@ -5,9 +5,10 @@
 A seeded random-weight model of the CPU recipe (bench_apply_net.random_model_predictor: 5 detections per image,
 zero score threshold) dumps a folder of synthetic JPEGs (npz + IUV PNGs) three ways, alternated in one process:
 - before: apply_net before issue 21 (sequential loop, batch size 1, eager PyTorch);
-- after: apply_net's default now (pipelined loop, `--batch-size auto`, eager PyTorch);
-- after_onnx: the pipelined loop over the ONNX file of `python -m densepose_ext.export`
-  (`apply_net.py dump CONFIG model.onnx ...`, onnxruntime on the CPU, one image per run of the graph).
+- after: apply_net's default now (pipelined loop, `--batch-size auto`, `--workers auto`, eager PyTorch);
+- after_onnx: apply_net's default over the ONNX file of `python -m densepose_ext.export`
+  (`apply_net.py dump CONFIG model.onnx ...`: onnxruntime on the CPU, one image per run of the graph, one run at
+  a time since onnxruntime spreads each run over the cores).
 Reported: images/s (best of --repeats), process CPU s per image, and the ratios to "before".
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ import cv2
 from bench_apply_net import REPO, random_model_predictor
 from bench_apply_stages import run_command
 from densepose_ext.export import ModelInput, export_model
-from densepose_ext.inference_io.device import auto_batch_size
+from densepose_ext.inference_io.device import auto_batch_size, auto_workers
 from densepose_ext.inference_io.predictor import BatchPredictor, exported_predictor
 
 
@@ -51,19 +52,20 @@ def main() -> None:
         export_onnx(cfg, folder / "im000000.jpg", onnx_file)
         predict_onnx = exported_predictor(str(onnx_file))
         predict_onnx([cv2.imread(str(folder / "im000000.jpg"))])  # warm-up (session creation)
-        auto = auto_batch_size("cpu", cfg.INPUT.MIN_SIZE_TEST)
-        # name: (bench_apply_stages variant, predictor)
-        variants = {"before": ("before", predict), "after": ("after", predict), "after_onnx": ("after", predict_onnx)}
+        auto = {"batch_size": auto_batch_size("cpu", cfg.INPUT.MIN_SIZE_TEST), "workers": auto_workers("cpu")}
+        # name: (bench_apply_stages variant, predictor, auto settings)
+        variants = {"before": ("before", predict, auto), "after": ("after", predict, auto),
+                    "after_onnx": ("after", predict_onnx, {**auto, "workers": 1})}
         wall = {name: float("inf") for name in variants}
         cpu = dict(wall)
         for repeat in range(args.repeats):
-            for name, (variant, fn) in variants.items():
+            for name, (variant, fn, settings) in variants.items():
                 start, start_cpu = time.perf_counter(), time.process_time()
-                run_command("dump_iuv", variant, str(folder), work / f"{name}_{repeat}", fn, auto, "", video=False)
+                run_command("dump_iuv", variant, str(folder), work / f"{name}_{repeat}", fn, settings, "", video=False)
                 wall[name] = min(wall[name], time.perf_counter() - start)
                 cpu[name] = min(cpu[name], time.process_time() - start_cpu)
     print(json.dumps({
-        "images": args.images, "size": list(args.size), "config": args.config, "auto_batch_size": auto,
+        "images": args.images, "size": list(args.size), "config": args.config, "auto": auto,
         "images_per_s": {k: round(args.images / v, 3) for k, v in wall.items()},
         "cpu_s_per_image": {k: round(v / args.images, 4) for k, v in cpu.items()},
         "images_per_s_over_before": {k: round(wall["before"] / v, 3) for k, v in wall.items()},

@@ -2,14 +2,21 @@
 
     python bench/bench_apply_stages.py [--config CFG] [--images 40] [--size 480 640] [--video]
                                        [--commands dump dump_iuv show] [--visualizers dp_contour,bbox]
-                                       [--detections 5] [--device cpu]
+                                       [--detections 5] [--device cpu] [--variants ...] [--repeats 1]
 
 A random-weight model built from CONFIG (bench_apply_net.random_model_predictor: the cost depends on the number
 of detections only, fixed at --detections) processes a folder of synthetic JPEGs, or with --video an mp4 made of
-the same frames, with each command, in two variants run one after the other in one process:
-    before  apply_net before issue 21: the sequential loop (runner.run pipeline=False), one image per forward pass;
-    after   apply_net's default now: the pipelined loop and --batch-size auto (consecutive frames of one size, up
-            to device.auto_batch_size frames per forward pass).
+the same frames, with each command, in the variants of VARIANTS, run one after the other in one process; each
+adds a change to the one before it:
+    before   apply_net before issue 21: the sequential loop (runner.run pipeline=False), one image per forward pass,
+             ATen's kernels;
+    batched  + the pipelined loop (loader and writer threads) and --batch-size auto (consecutive frames of one
+             size, up to device.auto_batch_size frames per forward pass);
+    workers  + --workers auto (device.auto_workers forward passes at once, each in its own thread with its share
+             of torch's CPU threads);
+    after    + two CPU kernels (bench_cpu_kernels.py): the stem's max pooling through oneDNN (configs whose backbone
+             has a modeling/backbone.CPUFastStem: the CPU recipes) and the labels' arg-max over the innermost
+             dimension (modeling/inference.channel_argmax): apply_net's default now.
 Commands: dump (npz records), dump_iuv (npz records + --iuv-dir PNGs), show (VISUALIZERS: one PNG per image, or
 with --video one mp4).
 
@@ -39,19 +46,22 @@ import os
 import tempfile
 import threading
 import time
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 from unittest import mock
 
 import cv2
 import torch
+from detectron2.modeling.backbone.resnet import BasicStem
 
-from bench_apply_net import REPO, random_model_predictor, sequential_loop
+from bench_apply_net import REPO, random_model_predictor, rss_mb, sequential_loop
 from densepose_ext.inference_io import commands, sinks
 from densepose_ext.inference_io.detections import ImageDetections
-from densepose_ext.inference_io.device import auto_batch_size
+from densepose_ext.inference_io.device import auto_batch_size, auto_workers
 from densepose_ext.inference_io.predictor import BatchPredictor
+from densepose_ext.modeling import inference
+from densepose_ext.modeling.backbone import CPUFastStem
 
 STAGES = ("decode", "preprocess", "forward", "postprocess", "composite", "render", "encode", "write")
 
@@ -97,6 +107,29 @@ class StageTimer:
                 return
 
 
+class PeakMemory:
+    """The largest resident set size of this process, in MiB, sampled every 10 ms while the context is open."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            self.peak_mb = max(self.peak_mb, rss_mb())
+            if self._stop.wait(0.01):
+                return
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def instrumented(timer: StageTimer) -> ExitStack:
     """Patches wrapping the functions of each stage (module docstring) with `timer`, active until the stack closes."""
     from detectron2.data.transforms import ResizeTransform
@@ -131,12 +164,42 @@ def write_video(folder: Path, path: Path, fps: float = 25.0) -> None:
     writer.release()
 
 
-def run_command(command: str, variant: str, source: str, out: Path, predict, batch_size: int,
+class Variant(NamedTuple):
+    """How apply_net runs: pipelined loop or not, --batch-size and --workers ("auto": resolved for the model), and
+    whether the two CPU kernels of issue 21 are used (bench_cpu_kernels.py: the stem's max pooling through oneDNN,
+    modeling/backbone.CPUFastStem; the labels' arg-max over the innermost dimension, inference.channel_argmax)
+    or ATen's as before."""
+
+    pipelined: bool
+    batch_size: int | str
+    workers: int | str
+    cpu_kernels: bool
+
+
+# Cumulative: each variant adds one change of issue 21 to the one before.
+VARIANTS = {
+    "before": Variant(False, 1, 1, False),  # before issue 21: the sequential loop, one image per forward pass
+    "batched": Variant(True, "auto", 1, False),  # + loader and writer threads, --batch-size auto
+    "workers": Variant(True, "auto", "auto", False),  # + --workers auto
+    "after": Variant(True, "auto", "auto", True),  # + the two CPU kernels: apply_net's default now
+}
+
+
+def run_command(command: str, variant: str, source: str, out: Path, predict, auto: dict,
                 visualizers: str, video: bool) -> int:
-    """Run `command` ("dump", "dump_iuv", "show") over `source` into `out` as `variant` ("before", "after");
-    returns the number of frames predicted."""
-    batching = dict(batch_size=1) if variant == "before" else dict(batch_size=batch_size, same_size=True)
-    with sequential_loop() if variant == "before" else nullcontext():
+    """Run `command` ("dump", "dump_iuv", "show") over `source` into `out` as `variant` (VARIANTS), with
+    `auto` = {"batch_size": B, "workers": W} for the model; returns the number of frames predicted."""
+    how = VARIANTS[variant]
+    batching = dict(batch_size=1)
+    if how.pipelined:
+        batching = dict(batch_size=auto["batch_size"] if how.batch_size == "auto" else how.batch_size,
+                        same_size=True, workers=auto["workers"] if how.workers == "auto" else how.workers)
+    with ExitStack() as stack:
+        if not how.pipelined:
+            stack.enter_context(sequential_loop())
+        if not how.cpu_kernels:
+            stack.enter_context(mock.patch.object(CPUFastStem, "forward", BasicStem.forward))
+            stack.enter_context(mock.patch.object(inference, "channel_argmax", lambda maps: maps.argmax(0)))
         if command == "show":
             target = out / "rendered.mp4" if video else out / "show"
             summary = commands.show(source, predict, visualizers, str(target), show_progress=False, **batching)
@@ -147,28 +210,35 @@ def run_command(command: str, variant: str, source: str, out: Path, predict, bat
     return summary.processed
 
 
-def measure(args, work: Path, source: str, predict, batch_size: int) -> dict:
-    """Per command: each variant's images/s, process CPU s per image and stages, and the after/before ratio."""
+def measure(args, work: Path, source: str, predict, auto: dict) -> dict:
+    """Per command: each variant's images/s, process CPU s per image and stages (of its fastest of --repeats
+    passes, the variants alternated), the process's peak resident memory during that pass, and its images/s
+    over "before"."""
     report = {}
     for command in args.commands:
-        variants = {}
-        for variant in ("before", "after"):
-            timer = StageTimer()
-            with instrumented(timer):
-                wall, cpu = time.perf_counter(), time.process_time()
-                frames = run_command(command, variant, source, work / f"{command}_{variant}", predict, batch_size,
-                                     args.visualizers, args.video)
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            stages = {s: timer.seconds[s] for s in STAGES if s in timer.seconds}
-            variants[variant] = {
-                "images_per_s": round(frames / wall, 3),
-                "cpu_s_per_image": round(cpu / frames, 4),
-                "stages_ms_per_image": {s: {"wall": round(w * 1e3 / frames, 2), "cpu": round(c * 1e3 / frames, 2)}
-                                        for s, (w, c) in stages.items()},
-                "unattributed_wall_ms": round((wall - sum(w for w, _ in stages.values())) * 1e3 / frames, 2),
-            }
-        variants["after_over_before_images_per_s"] = round(
-            variants["after"]["images_per_s"] / variants["before"]["images_per_s"], 3)
+        variants: dict = {}
+        for repeat in range(args.repeats):
+            for variant in args.variants:
+                timer = StageTimer()
+                with instrumented(timer), PeakMemory() as memory:
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    frames = run_command(command, variant, source, work / f"{command}_{variant}_{repeat}", predict,
+                                         auto, args.visualizers, args.video)
+                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                if variant in variants and variants[variant]["images_per_s"] >= frames / wall:
+                    continue
+                stages = {s: timer.seconds[s] for s in STAGES if s in timer.seconds}
+                variants[variant] = {
+                    "images_per_s": round(frames / wall, 3),
+                    "cpu_s_per_image": round(cpu / frames, 4),
+                    "peak_rss_mb": round(memory.peak_mb, 1),
+                    "stages_ms_per_image": {s: {"wall": round(w * 1e3 / frames, 2),
+                                                "cpu": round(c * 1e3 / frames, 2)} for s, (w, c) in stages.items()},
+                    "unattributed_wall_ms": round((wall - sum(w for w, _ in stages.values())) * 1e3 / frames, 2),
+                }
+        if "before" in variants:
+            variants["images_per_s_over_before"] = {
+                v: round(variants[v]["images_per_s"] / variants["before"]["images_per_s"], 3) for v in args.variants}
         report[command] = variants
     return report
 
@@ -184,20 +254,23 @@ def main() -> None:
     parser.add_argument("--visualizers", default="dp_contour,bbox")
     parser.add_argument("--detections", type=int, default=5, help="TEST.DETECTIONS_PER_IMAGE")
     parser.add_argument("--device", default=None)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--repeats", type=int, default=1, help="passes per variant, alternated; the fastest counts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         cfg, predict = random_model_predictor(args, work, "random", work / "images")
-        batch_size = auto_batch_size(cfg.MODEL.DEVICE, cfg.INPUT.MIN_SIZE_TEST)
-        predict([cv2.imread(str(work / "images" / "im000000.jpg"))] * batch_size)  # warm-up of the batched shapes
+        auto = {"batch_size": auto_batch_size(cfg.MODEL.DEVICE, cfg.INPUT.MIN_SIZE_TEST),
+                "workers": auto_workers(cfg.MODEL.DEVICE)}
+        predict([cv2.imread(str(work / "images" / "im000000.jpg"))] * auto["batch_size"])  # warm-up: batch shapes
         source = work / "images"
         if args.video:
             write_video(source, work / "clip.mp4")
             source = work / "clip.mp4"
         report = {"config": args.config, "images": args.images, "size": list(args.size), "video": args.video,
                   "device": cfg.MODEL.DEVICE, "torch_threads": torch.get_num_threads(),
-                  "after_batch_size": batch_size, "load_average_before": os.getloadavg()[0]}
-        report.update(measure(args, work, str(source), predict, batch_size))
+                  "auto": auto, "load_average_before": os.getloadavg()[0]}
+        report.update(measure(args, work, str(source), predict, auto))
         report["load_average_after"] = os.getloadavg()[0]
     print(json.dumps(report))
 
