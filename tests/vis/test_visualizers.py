@@ -5,6 +5,7 @@ import pytest
 
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.vis import build_visualizer, composite_iuv
+from densepose_ext.vis.iuv_image import FullImageIUV
 from densepose_ext.vis.legend import attach_legend
 from densepose_ext.vis.palette import colorize_unit_interval, part_colors
 from densepose_ext.vis.visualizers import ContourVisualizer
@@ -123,3 +124,39 @@ def test_legend_panels_show_every_part_with_its_colour():
     for part in (1, 13, 24):
         np.testing.assert_array_equal(panel[part * _ROW + 6, 8], colors[part])  # inside the swatch
     assert swatch_panel("t", [((1, 2, 3), "x")]).shape[0] == 2 * _ROW + _ROW // 2
+
+
+def _full_image_line_masks(iuv, levels):
+    """The contour rule of ContourVisualizer's docstring, over every pixel of the image."""
+    fg = iuv.labels > 0
+    level = np.minimum(np.floor(iuv.uv * levels), levels - 1)
+    region = iuv.inds.astype(np.int64) * 100 + iuv.labels
+    u_lines, v_lines, boundaries = (np.zeros_like(fg) for _ in range(3))
+    height, width = fg.shape
+    for r in range(height):
+        for c in range(width):
+            if not fg[r, c]:
+                continue
+            for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+                rr, cc = r + dr, c + dc
+                if not (0 <= rr < height and 0 <= cc < width):
+                    continue
+                if region[rr, cc] != region[r, c]:
+                    boundaries[r, c] = True
+                elif (dr, dc) in ((0, 1), (1, 0)):
+                    u_lines[r, c] |= level[0, r, c] != level[0, rr, cc]
+                    v_lines[r, c] |= level[1, r, c] != level[1, rr, cc]
+    return u_lines, v_lines, boundaries
+
+
+@pytest.mark.parametrize("window", [(slice(3, 9), slice(4, 12)), (slice(0, 14), slice(10, 20)),
+                                    (slice(0, 0), slice(0, 0))])
+def test_contour_lines_equal_the_rule_over_the_whole_image(window):
+    rng = np.random.default_rng(0)
+    labels = np.zeros((14, 20), np.uint8)
+    labels[window] = rng.integers(0, 4, labels[window].shape)  # people touching the image border in one case
+    inds = np.where(labels > 0, rng.integers(1, 3, labels.shape), 0).astype(np.int32)
+    uv = np.where(labels > 0, rng.random((2, 14, 20)), 0).astype(np.float32)
+    iuv = FullImageIUV(labels=labels, uv=uv, inds=inds)
+    for ours, expected in zip(ContourVisualizer(levels=5).line_masks(iuv), _full_image_line_masks(iuv, 5)):
+        np.testing.assert_array_equal(ours, expected)
