@@ -8,7 +8,9 @@ stderr and returns exit status `EXIT_USER_ERROR`, without a traceback unless $DE
 exception propagates unchanged). Programming errors are not caught: their traceback is the useful report.
 
 Exit statuses shared by every CLI: 0 all done, 1 (`EXIT_SKIPPED`) some items of a folder, glob, video or file were
-reported by name and skipped while the rest completed, 2 (`EXIT_USER_ERROR`, as argparse's usage errors) nothing done.
+reported by name and skipped while the rest completed, 2 (`EXIT_USER_ERROR`, as argparse's usage errors) nothing done,
+130 (`EXIT_INTERRUPTED`, as shells report SIGINT) stopped by Ctrl-C: one line, no traceback; what each CLI had
+finished stays (its docs say how to resume).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from typing import Callable, Optional, Sequence
 DEBUG_ENV = "DENSEPOSE_DEBUG"
 EXIT_SKIPPED = 1
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 class UserInputError(ValueError):
@@ -99,10 +102,16 @@ def run_cli(main: Callable[..., Optional[int]], prog: str, argv: Optional[Sequen
 
     A `UserInputError` (also one raised in a torch DataLoader worker: worker_user_error), or an OSError on a path
     the user gave (missing file, folder given for a file, no permission), is printed as ``<prog>: error: <message>``
-    on stderr. With $DENSEPOSE_DEBUG set it propagates.
+    on stderr. Ctrl-C (KeyboardInterrupt) prints ``<prog>: interrupted`` and returns `EXIT_INTERRUPTED`. With
+    $DENSEPOSE_DEBUG set both propagate.
     """
     try:
         status = main(argv) if argv is not None else main()
+    except KeyboardInterrupt:
+        if debug_requested():
+            raise
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as error:
         message = _user_error_message(error)
         if message is None or debug_requested():

@@ -4,8 +4,11 @@ The model's detections are meaningless but real (boxes, scores, DensePose grids)
 check plumbing against the model: names, order, exit status, formats, IUV/record agreement, videos.
 """
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -233,6 +236,31 @@ def test_test_time_augmentation_takes_one_worker(apply_net, tmp_path, capsys, we
     err = capsys.readouterr().err
     assert "--workers" in err and "1 or auto with TEST.AUG.ENABLED" in err and "found 2" in err
     assert not (tmp_path / "two").exists()
+
+
+def test_ctrl_c_stops_the_cli_with_one_line_and_the_rerun_completes_the_dump(tmp_path, weights):
+    for k in range(60):
+        write_image(tmp_path / "in" / f"c{k:03d}.png", seed=k, size=(240, 320))
+    out = tmp_path / "dump"
+    # 256 px inputs: ~0.05 s per image on 2 cores, so the run is still going when the first record appears
+    cmd = [sys.executable, str(REPO / "apply_net.py"), "dump", CONFIG, weights, str(tmp_path / "in"), "--output",
+           str(out), *FLAGS, "TEST.DETECTIONS_PER_IMAGE", "3", "INPUT.MIN_SIZE_TEST", "256"]
+    env = {k: v for k, v in os.environ.items() if k != "DENSEPOSE_DEBUG"}
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("c*.npz")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "apply_net.py: interrupted" and "Traceback" not in err
+    written = sorted(p.name for p in out.glob("c*.npz"))
+    assert 0 < len(written) < 60 and not list(out.glob(".*partial*"))
+    assert written == [f"c{k:03d}.npz" for k in range(len(written))]  # a prefix, in input order
+    rerun = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{60 - len(written)} frame(s) predicted, {len(written)} already done" in rerun.stdout + rerun.stderr
+    assert sorted(p.name for p in out.glob("c*.npz")) == [f"c{k:03d}.npz" for k in range(60)]
 
 
 def test_interrupted_real_dump_resumes(tmp_path, weights):
