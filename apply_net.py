@@ -2,7 +2,8 @@
 """Apply a DensePose model to images, folders, globs or videos: dump results or render pictures.
 
     apply_net.py dump CONFIG WEIGHTS INPUT [--output DIR] [--format npz|json|pth] [--device DEV]
-                      [--min-score S] [--batch-size auto|B] [--workers auto|N] [--iuv-dir DIR] [KEY VALUE ...]
+                      [--min-score S] [--batch-size auto|B] [--workers auto|N] [--amp bf16|fp16]
+                      [--iuv-dir DIR] [KEY VALUE ...]
     apply_net.py show CONFIG WEIGHTS INPUT VISUALIZERS [--output PATH] [--legend] [same options]
     apply_net.py show densepose_synth INPUT VISUALIZERS ...     # a shipped model by name: its config + weights
     apply_net.py dump CONFIG model.onnx INPUT ...               # a model of `python -m densepose_ext.export`
@@ -30,6 +31,7 @@ from densepose_ext.inference_io.device import (CPU_MAX_BATCH, CPU_MAX_WORKERS, C
 from densepose_ext.inference_io.predictor import (detections_predictor, exported_predictor, is_exported_model,
                                                   setup_inference_cfg)
 from densepose_ext.inference_io.records import FORMATS
+from densepose_ext.modeling.mixed_precision import AMP_DTYPES
 from densepose_ext.inference_io.runner import RunSummary
 from densepose_ext.utils.cli_errors import EXIT_SKIPPED, run_cli
 from densepose_ext.vis.visualizers import VISUALIZER_REGISTRY, build_visualizer
@@ -99,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
                              f"auto (default): on the CPU one per torch thread, up to {CPU_MAX_WORKERS}; 1 on a GPU, "
                              "for an .onnx model (onnxruntime spreads one run over the cores) and with "
                              "TEST.AUG.ENABLED (which allows 1 only)")
+    common.add_argument("--amp", choices=sorted(AMP_DTYPES), default=None,
+                        help="run the backbone in bfloat16 or float16 (torch.autocast), the rest in float32; results "
+                             "change by its rounding (BENCHMARKS.md). Default: float32 throughout")
     common.add_argument("--iuv-dir", default=None,
                         help="also write full-image <name>_IUV.png and <name>_INDS.png here")
     common.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -141,11 +146,14 @@ def _run_command(args: argparse.Namespace, opts: list[str]) -> RunSummary:
         if args.device not in (None, "cpu"):
             raise InputError("--device", "cpu for an exported model (WEIGHTS .onnx/.ts run on the CPU)",
                              repr(args.device))
+        if args.amp is not None:
+            raise InputError("--amp", "a checkpoint as WEIGHTS (an exported graph was traced in float32)",
+                             f"{args.amp} with {args.weights!r}")
         cfg = setup_inference_cfg(args.config, "", opts, "cpu", args.min_score)
         predict = exported_predictor(args.weights, cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST)
     else:
         cfg = setup_inference_cfg(args.config, args.weights, opts, args.device, args.min_score)
-        predict = detections_predictor(cfg, cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST)
+        predict = detections_predictor(cfg, cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST, args.amp)
     auto = args.batch_size == "auto"
     batch_size = auto_batch_size(cfg.MODEL.DEVICE, cfg.INPUT.MIN_SIZE_TEST) if auto else args.batch_size
     shared = dict(batch_size=batch_size, same_size=auto, workers=_workers(args, cfg), iuv_dir=args.iuv_dir,

@@ -14,6 +14,7 @@ from detectron2.structures import Instances
 from densepose_ext.config_files import load_config
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.modeling.checkpoint import DensePoseCheckpointer
+from densepose_ext.modeling.mixed_precision import AMP_DTYPES, AutocastBackbone
 from densepose_ext.modeling.test_time_augmentation import build_densepose_tta
 
 logger = logging.getLogger(__name__)
@@ -49,9 +50,11 @@ def setup_inference_cfg(config_file: str, weights: str, opts: Sequence[str] = ()
 class BatchPredictor(DefaultPredictor):
     """detectron2's DefaultPredictor (model from cfg, test-time resize, input format), extended to predict a
     batch of images in one forward pass; the weights cfg.MODEL.WEIGHTS load through DensePoseCheckpointer,
-    which refuses a DensePose checkpoint that does not fit the config (see modeling/checkpoint.py)."""
+    which refuses a DensePose checkpoint that does not fit the config (see modeling/checkpoint.py).
+    `amp` ("bf16", "fp16"; None: float32 throughout) runs the backbone in that precision
+    (modeling/mixed_precision.py)."""
 
-    def __init__(self, cfg: CfgNode):
+    def __init__(self, cfg: CfgNode, amp: Optional[str] = None):
         # DefaultPredictor loads cfg.MODEL.WEIGHTS with a plain DetectionCheckpointer: build it without
         # weights, then load them once, with the DensePose checks.
         no_weights = cfg.clone()
@@ -60,6 +63,8 @@ class BatchPredictor(DefaultPredictor):
         super().__init__(no_weights)
         self.cfg = cfg.clone()
         DensePoseCheckpointer.from_config(cfg, self.model).load(cfg.MODEL.WEIGHTS)
+        if amp is not None:
+            self.model.backbone = AutocastBackbone(self.model.backbone, AMP_DTYPES[amp])
         # TEST.AUG.ENABLED: detectron2-style test-time augmentation, which makes its views from the original image.
         self.tta = build_densepose_tta(cfg, self.model) if cfg.TEST.AUG.ENABLED else None
 
@@ -97,14 +102,14 @@ def _loaded_once(load: Callable[[], T]) -> Callable[[], T]:
     return get
 
 
-def detections_predictor(cfg: CfgNode, min_score: float = 0.0):
-    """A function images -> ImageDetections (see runner.PredictFn) over a BatchPredictor of `cfg`,
+def detections_predictor(cfg: CfgNode, min_score: float = 0.0, amp: Optional[str] = None):
+    """A function images -> ImageDetections (see runner.PredictFn) over a BatchPredictor of `cfg` (and `amp`),
     keeping people with score >= min_score. Thread-safe unless TEST.AUG.ENABLED (test-time augmentation
     switches the model's heads on and off while it predicts).
 
     The model is built and its weights loaded at the first call, so a run that finds nothing to do
     (bad input, resumed dump already complete) does not pay for it."""
-    predictor = _loaded_once(lambda: BatchPredictor(cfg))
+    predictor = _loaded_once(lambda: BatchPredictor(cfg, amp))
 
     def predict(images: Sequence[np.ndarray]) -> list[ImageDetections]:
         return [ImageDetections.from_instances(inst, min_score) for inst in predictor().predict_batch(images)]

@@ -263,6 +263,29 @@ def test_ctrl_c_stops_the_cli_with_one_line_and_the_rerun_completes_the_dump(tmp
     assert sorted(p.name for p in out.glob("c*.npz")) == [f"c{k:03d}.npz" for k in range(60)]
 
 
+def test_amp_runs_the_backbone_in_bfloat16_and_hands_on_float32(apply_net, tmp_path, capsys, weights):
+    image = np.random.default_rng(5).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    cfg = setup_inference_cfg(CONFIG, weights, OPTS, "cpu", 0.0)
+    predictor = BatchPredictor(cfg, amp="bf16")
+    dtypes = []
+    predictor.model.backbone.body.bottom_up.register_forward_hook(
+        lambda module, inputs, output: dtypes.append(output["res5"].dtype))
+    (mixed,) = predictor.predict_batch([image])
+    (plain,) = BatchPredictor(cfg).predict_batch([image])
+    assert dtypes == [torch.bfloat16]
+    assert mixed.pred_boxes.tensor.dtype == mixed.scores.dtype == mixed.pred_densepose.outputs.u.dtype == torch.float32
+    assert len(mixed) > 0 and not torch.equal(mixed.pred_densepose.outputs.u[:1], plain.pred_densepose.outputs.u[:1])
+    write_image(tmp_path / "a.png", 0)
+    args = ["dump", CONFIG, weights, str(tmp_path / "a.png"), *FLAGS, *OPTS]
+    assert apply_net.main([*args[:4], "--output", str(tmp_path / "d"), "--amp", "bf16", *args[4:]]) == 0
+    assert (tmp_path / "d" / "a.npz").is_file()
+    capsys.readouterr()
+    exported = str(tmp_path / "model.onnx")
+    assert run_cli(apply_net.main, "apply_net.py", ["dump", CONFIG, exported, str(tmp_path / "a.png"), "--output",
+                                                    str(tmp_path / "e"), "--amp", "bf16"]) == 2
+    assert "--amp: expected a checkpoint as WEIGHTS" in capsys.readouterr().err
+
+
 def test_interrupted_real_dump_resumes(tmp_path, weights):
     folder = tmp_path / "in"
     for k in range(4):
