@@ -31,8 +31,8 @@ from densepose_ext.inference_io.device import (CPU_MAX_BATCH, CPU_MAX_WORKERS, C
 from densepose_ext.inference_io.predictor import (detections_predictor, exported_predictor, is_exported_model,
                                                   setup_inference_cfg)
 from densepose_ext.inference_io.records import FORMATS
-from densepose_ext.modeling.mixed_precision import AMP_DTYPES
 from densepose_ext.inference_io.runner import RunSummary
+from densepose_ext.modeling.mixed_precision import AMP_DTYPES
 from densepose_ext.utils.cli_errors import EXIT_SKIPPED, run_cli
 from densepose_ext.vis.visualizers import VISUALIZER_REGISTRY, build_visualizer
 
@@ -93,8 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--batch-size", type=_auto_or_positive, default="auto", metavar="auto|B",
                         help="images per forward pass. auto (default): consecutive images of the same size, so "
                              f"results equal one image at a time; up to {CUDA_MAX_BATCH} on a GPU, on the CPU up to "
-                             f"{CPU_MAX_BATCH} for models resizing to <= 256 px (INPUT.MIN_SIZE_TEST), fewer for "
-                             "larger (1 at 800 px). B: always B images, of any sizes (a smaller image is padded to "
+                             f"{CPU_MAX_BATCH} for models resizing to <= 256 px (INPUT.MIN_SIZE_TEST), 1 for "
+                             "larger. B: always B images, of any sizes (a smaller image is padded to "
                              "the largest, which changes results near its border)"),
     common.add_argument("--workers", type=_auto_or_positive, default="auto", metavar="auto|N",
                         help="forward passes run at once, each in a thread with its share of the torch CPU threads. "

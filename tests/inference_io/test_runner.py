@@ -108,7 +108,7 @@ def test_apply_net_batches_automatically_by_default(tmp_path, monkeypatch):
         write_image(tmp_path / "in" / f"im{k:03d}.png", seed=k, size=size)
     fakes = []
 
-    def fake_predictor(cfg, min_score):
+    def fake_predictor(cfg, min_score, amp):
         fakes.append(FakePredictor())
         return fakes[-1]
 
@@ -330,7 +330,7 @@ def test_the_model_is_built_once_when_the_first_calls_come_at_once(monkeypatch):
     built = []
 
     class SlowToBuild:
-        def __init__(self, cfg):
+        def __init__(self, cfg, amp):
             time.sleep(0.05)
             built.append(cfg)
 
