@@ -48,9 +48,9 @@ def auto_batch_size(device: str, min_size_test: int) -> int:
 
 
 # `--workers auto` on the CPU: one forward pass per torch thread, at most CPU_MAX_WORKERS at once (the rest of the
-# threads shared out among them). Measured on 2 cores (BENCHMARKS.md, 2026-12-05): the CPU recipe's forward pass
-# gains nothing from a second torch thread at 256 px (82 ms either way), while two passes of one thread each run
-# side by side at 1.9x the images/s. The cap keeps Python's share of each pass (the GIL) from queueing many
+# threads shared out among them). Measured on 2 cores (BENCHMARKS.md, 2026-12-05): one image at 256 px takes the
+# CPU recipe's forward pass 82 ms on one torch thread or two, while two passes of one thread each, side by side,
+# give 1.9x the images/s. The cap keeps Python's share of each pass (the GIL) from queueing many
 # workers on larger machines; it is not measured beyond 2 cores.
 CPU_MAX_WORKERS = 4
 
