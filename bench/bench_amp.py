@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,8 +33,6 @@ from densepose_ext.modeling.mixed_precision import AMP_DTYPES, AutocastBackbone 
 
 
 def golden_agreement(amps: list[str]) -> dict:
-    from detectron2.structures import Boxes, Instances
-
     from tests.golden import fixtures
 
     families = sorted(p.name for p in fixtures.GOLDEN.iterdir() if (p / "model.pkl").is_file())
@@ -47,14 +44,8 @@ def golden_agreement(amps: list[str]) -> dict:
             backbone = model.backbone if amp is None else AutocastBackbone(model.backbone, AMP_DTYPES[amp])
             results = []
             for i in range(fixtures.NUM_IMAGES):
-                img = fixtures.image(i)
-                boxes = torch.from_numpy(fixtures.npz("inputs.npz")[f"img{i}_boxes"])
-                with torch.no_grad():
-                    images = model.preprocess_image([{"image": torch.from_numpy(img.transpose(2, 0, 1).astype(np.float32))}])
-                    given = Instances(img.shape[:2], pred_boxes=Boxes(boxes), scores=torch.ones(len(boxes)),
-                                      pred_classes=torch.zeros(len(boxes), dtype=torch.long))
-                    (out,) = model.roi_heads.forward_with_given_boxes(backbone(images.tensor), [given])
-                results += out.pred_densepose.to_results(boxes)
+                boxes, predictions = fixtures.predict_given_boxes(model, backbone, i)
+                results += predictions.to_results(boxes)
             runs[amp or "fp32"] = results
         for amp in amps:
             same = total = 0

@@ -97,11 +97,18 @@ def given_box_predictions(family: str, i: int) -> Tuple[torch.Tensor, DensePoseC
         boxes (n, 4) XYXY image px and the `pred_densepose` field of those boxes.
     """
     model = golden_model(family)
+    return predict_given_boxes(model, model.backbone, i)
+
+
+def predict_given_boxes(model: torch.nn.Module, backbone: torch.nn.Module,
+                        i: int) -> Tuple[torch.Tensor, DensePoseChartPredictions]:
+    """`given_box_predictions` of any model, with its features from `backbone` (the model's own, or a wrapper of it
+    such as bench/bench_amp.py's half-precision one); not cached."""
     img = image(i)
     boxes = torch.from_numpy(npz("inputs.npz")[f"img{i}_boxes"])
     with torch.no_grad():
         images = model.preprocess_image([{"image": torch.from_numpy(img.transpose(2, 0, 1).astype(np.float32))}])
-        features = model.backbone(images.tensor)
+        features = backbone(images.tensor)
         given = Instances(img.shape[:2], pred_boxes=Boxes(boxes), pred_classes=torch.zeros(len(boxes), dtype=torch.long),
                           scores=torch.ones(len(boxes)))
         (out,) = model.roi_heads.forward_with_given_boxes(features, [given])
