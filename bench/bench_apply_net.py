@@ -38,7 +38,7 @@ from densepose_ext.inference_io.sinks import DumpSink, IUVSink
 REPO = Path(__file__).resolve().parents[1]
 
 
-def rss_mb() -> float:
+def _rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 / 2**20
 
@@ -180,7 +180,7 @@ def bench_memory(count: int, work: Path) -> dict:
     def probe(n: int) -> None:
         done[0] += n
         if done[0] in (count // 10, count):
-            samples[done[0]] = rss_mb()
+            samples[done[0]] = _rss_mb()
 
     frames = iter_frames(resolve_inputs(str(work / "many")), lambda name: False)
     run(frames, lambda images: [people] * len(images), sinks, batch_size=4, progress=probe)

@@ -55,7 +55,8 @@ import cv2
 import torch
 from detectron2.modeling.backbone.resnet import BasicStem
 
-from bench_apply_net import REPO, random_model_predictor, rss_mb, sequential_loop
+from bench_apply_net import REPO, random_model_predictor, sequential_loop
+from bench_evaluator import PeakRSS
 from densepose_ext.inference_io import commands, sinks
 from densepose_ext.inference_io.detections import ImageDetections
 from densepose_ext.inference_io.device import auto_batch_size, auto_workers
@@ -105,29 +106,6 @@ class StageTimer:
                 yield step(items)
             except StopIteration:
                 return
-
-
-class PeakMemory:
-    """The largest resident set size of this process, in MiB, sampled every 10 ms while the context is open."""
-
-    def __init__(self) -> None:
-        self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while True:
-            self.peak_mb = max(self.peak_mb, rss_mb())
-            if self._stop.wait(0.01):
-                return
-
-    def __enter__(self) -> "PeakMemory":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def instrumented(timer: StageTimer) -> ExitStack:
@@ -220,7 +198,7 @@ def measure(args, work: Path, source: str, predict, auto: dict) -> dict:
         for repeat in range(args.repeats):
             for variant in args.variants:
                 timer = StageTimer()
-                with instrumented(timer), PeakMemory() as memory:
+                with instrumented(timer), PeakRSS() as memory:
                     wall, cpu = time.perf_counter(), time.process_time()
                     frames = run_command(command, variant, source, work / f"{command}_{variant}_{repeat}", predict,
                                          auto, args.visualizers, args.video)
